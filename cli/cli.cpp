@@ -1,0 +1,58 @@
+#include "cli.hpp"
+
+#include "byte-size.hpp"
+
+#include <charconv>
+#include <cstdio>
+#include <iostream>
+
+namespace wcbroker::cli {
+
+int usage_error(std::string_view verb, std::string_view message)
+{
+    std::fprintf(stderr, "wcbrokerctl %.*s: %.*s\nTry 'wcbrokerctl %.*s --help'.\n", static_cast<int>(verb.size()),
+        verb.data(), static_cast<int>(message.size()), message.data(), static_cast<int>(verb.size()), verb.data());
+    return exit_usage;
+}
+
+int failure(std::string_view verb, std::string_view message)
+{
+    std::fprintf(stderr, "wcbrokerctl %.*s: %.*s\n", static_cast<int>(verb.size()), verb.data(),
+        static_cast<int>(message.size()), message.data());
+    return exit_failure;
+}
+
+std::optional<std::uint64_t> parse_number(std::string_view text)
+{
+    int base = 10;
+    if (text.starts_with("0x") || text.starts_with("0X")) {
+        base = 16;
+        text.remove_prefix(2);
+    }
+    std::uint64_t value = 0;
+    auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value, base);
+    if (text.empty() || error != std::errc() || end != text.data() + text.size())
+        return std::nullopt;
+    return value;
+}
+
+std::optional<std::uint64_t> parse_size(std::string_view text)
+{
+    return parse_byte_size(text);
+}
+
+std::optional<std::string> parse_access_option(std::string_view text)
+{
+    if (text == "wc" || text == "write-combine")
+        return "write-combine";
+    if (text == "uc" || text == "uncached")
+        return "uncached";
+    return std::nullopt;
+}
+
+void print_json(const toml::table& table)
+{
+    std::cout << toml::json_formatter(table) << "\n";
+}
+
+} // namespace wcbroker::cli

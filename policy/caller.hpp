@@ -1,0 +1,23 @@
+// Who is asking: the identity the policy decides on.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <sys/types.h>
+#include <vector>
+
+namespace wcbroker {
+
+struct CallerIdentity {
+    // From the bus daemon's record of the connection (SO_PEERCRED and
+    // SO_PEERGROUPS at connect time), never from the message or /proc.
+    uid_t uid = static_cast<uid_t>(-1);
+    std::vector<gid_t> gids;
+    pid_t pid = 0;
+    // Derived from /proc/<pid>/cgroup after the fact: best effort, and a
+    // process can race it (see docs/security.md). nullopt when unknown.
+    std::optional<std::string> systemd_unit;
+    std::optional<std::string> cgroup;
+};
+
+} // namespace wcbroker

@@ -1,0 +1,27 @@
+#include "device-facts.hpp"
+
+namespace wcbroker {
+
+const BarFacts* DeviceFacts::bar(std::uint32_t index) const
+{
+    for (const BarFacts& facts : bars) {
+        if (facts.index == index)
+            return &facts;
+    }
+    return nullptr;
+}
+
+std::string_view bar_kind_name(BarKind kind)
+{
+    switch (kind) {
+    case BarKind::Memory32:
+        return "memory32";
+    case BarKind::Memory64:
+        return "memory64";
+    case BarKind::Io:
+        return "io";
+    }
+    return "invalid";
+}
+
+} // namespace wcbroker

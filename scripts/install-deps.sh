@@ -1,0 +1,50 @@
+#!/bin/bash
+# Installs, from Debian 12's archive, whatever wcbroker's build, tests and
+# demo need and this machine lacks. Runs as root; safe to run again.
+# Usage: install-deps.sh [build|test|demo]   (default: test, the superset)
+set -euo pipefail
+
+build_packages=(
+    g++ meson ninja-build pkg-config python3
+    libtomlplusplus-dev libsdbus-c++-dev libsdbus-c++-bin libsystemd-dev libudev-dev
+    libgtest-dev libgmock-dev
+)
+# Tests: a private bus, umockdev for udev, clang for the fuzzers and the
+# sanitizer build, QEMU and a guest userland for the end-to-end tests, and
+# systemd's offline analyzers for the unit files.
+test_packages=(
+    dbus-daemon dbus-bin umockdev libumockdev-dev
+    clang libclang-rt-14-dev
+    qemu-system-x86 busybox-static cpio kmod xz-utils gzip
+    systemd
+)
+
+case "${1:-test}" in
+build) wanted=("${build_packages[@]}") ;;
+test | demo) wanted=("${build_packages[@]}" "${test_packages[@]}") ;;
+*)
+    echo "usage: $0 [build|test|demo]" >&2
+    exit 2
+    ;;
+esac
+
+missing=()
+for package in "${wanted[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
+        missing+=("$package")
+    fi
+done
+if [ ${#missing[@]} -eq 0 ]; then
+    exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+    echo "install-deps: missing packages: ${missing[*]}; run this as root (or install them)" >&2
+    exit 1
+fi
+echo "install-deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+# A fresh machine has empty package lists; refresh once and retry.
+if ! apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null; then
+    apt-get update -q >/dev/null
+    apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+fi

@@ -1,0 +1,40 @@
+#!/bin/bash
+# The whole test suite, from a fresh Debian 12 machine: installs what is
+# missing, builds wcbroker with g++ (build/) and again with clang under
+# AddressSanitizer and UndefinedBehaviorSanitizer with the fuzzers
+# (build-sanitize/), runs every test in both, and ends with one line:
+# "N passed, N failed[, N skipped]".
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/install-deps.sh test
+
+setup() {
+    local dir=$1
+    shift
+    if [ -f "$dir/build.ninja" ]; then
+        meson setup --reconfigure "$dir" "$@" >/dev/null
+    else
+        meson setup "$dir" "$@" >/dev/null
+    fi
+}
+
+status=0
+run_suite() {
+    local dir=$1
+    echo "== meson test -C $dir" >&2
+    meson test -C "$dir" --print-errorlogs --num-processes 2 || status=1
+}
+
+setup build
+ninja -C build
+run_suite build
+
+# Clang's sanitizer runtimes are linked into shared libraries lazily, hence
+# b_lundef=false. The fuzzers run WCBROKER_FUZZ_SECONDS each (default 30).
+CXX=clang++ setup build-sanitize -Db_sanitize=address,undefined -Db_lundef=false -Dfuzzing=enabled
+ninja -C build-sanitize
+ASAN_OPTIONS=detect_leaks=1:strict_string_checks=1 run_suite build-sanitize
+
+scripts/test-summary.py build build-sanitize || status=1
+exit $status

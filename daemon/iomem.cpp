@@ -1,0 +1,73 @@
+#include "iomem.hpp"
+
+#include <charconv>
+
+namespace wcbroker {
+namespace {
+
+bool parse_hex(std::string_view text, std::uint64_t& value)
+{
+    auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value, 16);
+    return !text.empty() && error == std::errc() && end == text.data() + text.size();
+}
+
+bool parse_line(std::string_view line, IomemEntry& entry)
+{
+    unsigned spaces = 0;
+    while (spaces < line.size() && line[spaces] == ' ')
+        ++spaces;
+    line.remove_prefix(spaces);
+    const auto dash = line.find('-');
+    const auto colon = line.find(" : ");
+    if (dash == std::string_view::npos || colon == std::string_view::npos || dash > colon)
+        return false;
+    if (!parse_hex(line.substr(0, dash), entry.start) || !parse_hex(line.substr(dash + 1, colon - dash - 1), entry.end))
+        return false;
+    if (entry.end < entry.start)
+        return false;
+    std::string_view name = line.substr(colon + 3);
+    while (!name.empty() && (name.back() == '\r' || name.back() == ' '))
+        name.remove_suffix(1);
+    entry.name = std::string(name);
+    entry.depth = spaces / 2;
+    return true;
+}
+
+} // namespace
+
+std::vector<IomemEntry> parse_iomem(std::string_view text)
+{
+    std::vector<IomemEntry> entries;
+    while (!text.empty()) {
+        const auto newline = text.find('\n');
+        const std::string_view line = text.substr(0, newline);
+        text.remove_prefix(newline == std::string_view::npos ? text.size() : newline + 1);
+        IomemEntry entry;
+        if (parse_line(line, entry))
+            entries.push_back(std::move(entry));
+    }
+    return entries;
+}
+
+std::optional<std::string> bar_claimant(const std::vector<IomemEntry>& entries, std::string_view device_address,
+    std::uint64_t start, std::uint64_t size)
+{
+    if (size == 0)
+        return std::nullopt;
+    const std::uint64_t last = start + size - 1;
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+        const IomemEntry& bar = entries[i];
+        if (bar.name != device_address || bar.start > last || bar.end < start)
+            continue;
+        // Children follow their parent, one level deeper, until the depth
+        // returns to the parent's.
+        for (std::size_t j = i + 1; j < entries.size() && entries[j].depth > bar.depth; ++j) {
+            const IomemEntry& child = entries[j];
+            if (child.start <= last && child.end >= start)
+                return child.name;
+        }
+    }
+    return std::nullopt;
+}
+
+} // namespace wcbroker

@@ -1,0 +1,32 @@
+// /proc/iomem: the kernel's tree of claimed physical address ranges. A
+// driver that claims a BAR (vfio-pci does when a VFIO user first maps or
+// touches it) shows up as a child of the BAR's own entry, and while it is
+// there sysfs mappings of that BAR fail and existing ones are revoked
+// (kernel-facts.md 3). Reading it needs root: others see zeros.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace wcbroker {
+
+struct IomemEntry {
+    std::uint64_t start = 0;
+    std::uint64_t end = 0; // inclusive, as printed
+    std::string name;
+    unsigned depth = 0; // nesting level, from the indentation
+};
+
+std::vector<IomemEntry> parse_iomem(std::string_view text);
+
+// Who, other than the PCI core's own entry for the device, holds part of
+// [start, start + size): the name of the first claim nested under the
+// device's BAR entry, e.g. "vfio-pci". nullopt when the BAR is unclaimed,
+// or when the list shows no entry for the BAR at all (unprivileged reader).
+std::optional<std::string> bar_claimant(const std::vector<IomemEntry>& entries, std::string_view device_address,
+    std::uint64_t start, std::uint64_t size);
+
+} // namespace wcbroker

@@ -1,0 +1,99 @@
+#include "pat-memtype-list.hpp"
+
+#include <algorithm>
+#include <charconv>
+
+namespace wcbroker {
+namespace {
+
+std::string_view trim(std::string_view text)
+{
+    while (!text.empty() && (text.front() == ' ' || text.front() == '\t'))
+        text.remove_prefix(1);
+    while (!text.empty() && (text.back() == ' ' || text.back() == '\t' || text.back() == '\r'))
+        text.remove_suffix(1);
+    return text;
+}
+
+bool parse_hex(std::string_view text, std::uint64_t& value)
+{
+    if (!text.starts_with("0x"))
+        return false;
+    text.remove_prefix(2);
+    auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value, 16);
+    return !text.empty() && error == std::errc() && end == text.data() + text.size();
+}
+
+// "0xSTART-0xEND"
+bool parse_span(std::string_view text, PatEntry& entry)
+{
+    const auto dash = text.find('-');
+    return dash != std::string_view::npos && parse_hex(text.substr(0, dash), entry.start)
+        && parse_hex(text.substr(dash + 1), entry.end) && entry.start < entry.end;
+}
+
+bool parse_line(std::string_view line, PatEntry& entry)
+{
+    line = trim(line);
+    if (line.starts_with("PAT: [mem ")) {
+        const auto close = line.find(']');
+        if (close == std::string_view::npos)
+            return false;
+        auto type = parse_memtype_name(trim(line.substr(close + 1)));
+        if (!type || !parse_span(line.substr(10, close - 10), entry))
+            return false;
+        entry.type = *type;
+        return true;
+    }
+    const auto at = line.find(" @ ");
+    if (at == std::string_view::npos)
+        return false;
+    auto type = parse_memtype_name(trim(line.substr(0, at)));
+    if (!type || !parse_span(trim(line.substr(at + 3)), entry))
+        return false;
+    entry.type = *type;
+    return true;
+}
+
+} // namespace
+
+std::vector<PatEntry> parse_pat_memtype_list(std::string_view text)
+{
+    std::vector<PatEntry> entries;
+    while (!text.empty()) {
+        const auto newline = text.find('\n');
+        const std::string_view line = text.substr(0, newline);
+        text.remove_prefix(newline == std::string_view::npos ? text.size() : newline + 1);
+        PatEntry entry;
+        if (parse_line(line, entry))
+            entries.push_back(entry);
+    }
+    return entries;
+}
+
+Memtype effective_memtype(const std::vector<PatEntry>& entries, std::uint64_t start, std::uint64_t length)
+{
+    if (length == 0 || start + length < start)
+        return Memtype::Unverified;
+    const std::uint64_t end = start + length;
+    std::vector<PatEntry> overlapping;
+    for (const PatEntry& entry : entries) {
+        if (entry.start < end && start < entry.end)
+            overlapping.push_back(entry);
+    }
+    if (overlapping.empty())
+        return Memtype::Unverified;
+    const Memtype type = overlapping.front().type;
+    if (!std::all_of(overlapping.begin(), overlapping.end(), [&](const PatEntry& e) { return e.type == type; }))
+        return Memtype::Unverified;
+    std::sort(overlapping.begin(), overlapping.end(), [](const PatEntry& a, const PatEntry& b) { return a.start < b.start; });
+    std::uint64_t covered = start;
+    for (const PatEntry& entry : overlapping) {
+        if (entry.start > covered)
+            return Memtype::Unverified; // a hole
+        covered = std::max(covered, entry.end);
+    }
+    return covered >= end ? type : Memtype::Unverified;
+}
+
+} // namespace wcbroker

@@ -1,0 +1,113 @@
+#include "range-mapper.hpp"
+
+#include "byte-size.hpp"
+#include "iomem.hpp"
+#include "sysfs-files.hpp"
+
+namespace wcbroker {
+
+RangeMapper::RangeMapper(KernelPaths paths, std::uint64_t page_size)
+    : paths_(paths)
+    , page_size_(page_size)
+    , verifier_(std::move(paths))
+{
+}
+
+std::optional<BrokerError> RangeMapper::check_range(const DeviceFacts& device, const AccessRequest& request) const
+{
+    const BarFacts* bar = device.bar(request.bar);
+    if (bar == nullptr) {
+        std::string present;
+        for (const BarFacts& b : device.bars)
+            present += (present.empty() ? "" : ", ") + std::to_string(b.index);
+        return BrokerError{ErrorKind::InvalidRange, device.address + " has no BAR " + std::to_string(request.bar)
+                + (present.empty() ? "; it has no memory BARs at all" : "; its BARs are " + present)};
+    }
+    if (request.length == 0)
+        return BrokerError{ErrorKind::InvalidRange, "length is 0; ask for at least one page (" + std::to_string(page_size_) + " bytes)"};
+    if (request.offset % page_size_ != 0 || request.length % page_size_ != 0) {
+        return BrokerError{ErrorKind::InvalidRange,
+            "offset " + format_hex(request.offset) + " and length " + format_hex(request.length)
+                + " must both be multiples of the page size (" + std::to_string(page_size_) + "): mappings are whole pages"};
+    }
+    if (!ByteRange{0, bar->size}.contains(request.offset, request.length)) {
+        return BrokerError{ErrorKind::InvalidRange,
+            "range [" + format_hex(request.offset) + ", +" + format_hex(request.length) + ") does not fit in BAR "
+                + std::to_string(request.bar) + " of " + device.address + ", which is " + format_byte_size(bar->size)};
+    }
+    return std::nullopt;
+}
+
+Expected<const Mechanism*> RangeMapper::choose(const DeviceFacts& device, const AccessRequest& request,
+    bool require_kernel_enforced_range) const
+{
+    const BarFacts* bar = device.bar(request.bar);
+    if (bar == nullptr)
+        return BrokerError{ErrorKind::InvalidRange, device.address + " has no BAR " + std::to_string(request.bar)};
+    const Mechanism& mechanism = request.access == Access::WriteCombine
+        ? static_cast<const Mechanism&>(write_combine_)
+        : static_cast<const Mechanism&>(uncached_);
+    if (require_kernel_enforced_range && mechanism.range_enforcement() != RangeEnforcement::Kernel) {
+        return BrokerError{ErrorKind::Unsupported,
+            "the rule requires a range the kernel enforces, and no mechanism this kernel offers does: "
+            + std::string(mechanism.name())
+                + " fds map the whole BAR (VFIO DMA-BUF mmap, which would enforce it, is not merged)"};
+    }
+    if (auto why = mechanism.unsuitable(device, *bar))
+        return *why;
+    return &mechanism;
+}
+
+std::optional<std::string> RangeMapper::claimant(const DeviceFacts& device, const BarFacts& bar) const
+{
+    auto text = read_text_file(paths_.proc_iomem(), 16 << 20);
+    if (!text)
+        return std::nullopt;
+    return bar_claimant(parse_iomem(*text), device.address, bar.start, bar.size);
+}
+
+Expected<MappedRange> RangeMapper::map(const DeviceFacts& device, std::uint64_t device_generation,
+    const AccessRequest& request, bool require_kernel_enforced_range)
+{
+    if (auto invalid = check_range(device, request))
+        return *invalid;
+    auto chosen = choose(device, request, require_kernel_enforced_range);
+    if (!chosen)
+        return chosen.error();
+    const Mechanism& mechanism = **chosen;
+    const BarFacts& bar = *device.bar(request.bar);
+    if (auto holder = claimant(device, bar)) {
+        return BrokerError{ErrorKind::Busy,
+            "BAR " + std::to_string(bar.index) + " of " + device.address + " is claimed by " + *holder
+                + " (a VFIO user mapped or touched it through the device fd); while it is, the kernel refuses sysfs "
+                  "mappings of it and revokes existing ones. Map this BAR only through wcbroker and retry after the "
+                  "VFIO user closes the device"};
+    }
+    auto opened = mechanism.open(paths_, device, bar, request.offset, request.length);
+    if (!opened)
+        return opened.error();
+
+    MappedRange mapped;
+    mapped.mechanism = &mechanism;
+    const auto key = std::make_tuple(device.address, bar.index, mechanism.name());
+    auto cached = verified_.find(key);
+    if (cached != verified_.end() && cached->second.device_generation == device_generation) {
+        mapped.verification = cached->second.verification;
+        mapped.verification_was_cached = true;
+    } else {
+        auto verified = verifier_.verify(opened->fd.get(), device, bar, opened->mmap_offset, opened->length);
+        if (!verified)
+            return verified.error();
+        mapped.verification = *verified;
+        verified_[key] = {device_generation, *verified};
+    }
+    mapped.opened = std::move(*opened);
+    return mapped;
+}
+
+void RangeMapper::forget(const std::string& address)
+{
+    std::erase_if(verified_, [&](const auto& entry) { return std::get<0>(entry.first) == address; });
+}
+
+} // namespace wcbroker

@@ -1,0 +1,61 @@
+// From a request for (device, BAR, range, access) to an mmap-ready fd with
+// its verified memory type: range checks, BAR suitability, the VFIO claim,
+// choosing the mechanism, opening, and verification (cached per BAR and
+// mechanism until the device changes).
+#pragma once
+
+#include "evaluator.hpp"
+#include "memtype-verifier.hpp"
+#include "sysfs-mechanism.hpp"
+
+#include <map>
+#include <optional>
+#include <string>
+#include <tuple>
+
+namespace wcbroker {
+
+struct MappedRange {
+    OpenedRange opened;
+    const Mechanism* mechanism = nullptr;
+    Verification verification;
+    bool verification_was_cached = false;
+};
+
+class RangeMapper {
+public:
+    explicit RangeMapper(KernelPaths paths, std::uint64_t page_size = 4096);
+
+    // Checks a request's shape against the device alone: the BAR exists, the
+    // range is non-empty, page-aligned and inside the BAR.
+    std::optional<BrokerError> check_range(const DeviceFacts& device, const AccessRequest& request) const;
+
+    // The mechanism that would serve the request, or why none can.
+    Expected<const Mechanism*> choose(const DeviceFacts& device, const AccessRequest& request,
+        bool require_kernel_enforced_range) const;
+
+    // The driver holding the BAR per /proc/iomem ("vfio-pci"), if any.
+    std::optional<std::string> claimant(const DeviceFacts& device, const BarFacts& bar) const;
+
+    // Everything above, then opens and verifies. `device_generation` changes
+    // whenever the device's facts do, which invalidates cached verifications.
+    Expected<MappedRange> map(const DeviceFacts& device, std::uint64_t device_generation, const AccessRequest& request,
+        bool require_kernel_enforced_range);
+
+    void forget(const std::string& address);
+
+private:
+    KernelPaths paths_;
+    std::uint64_t page_size_;
+    SysfsResourceMechanism write_combine_{Access::WriteCombine};
+    SysfsResourceMechanism uncached_{Access::Uncached};
+    MemtypeVerifier verifier_;
+
+    struct CachedVerification {
+        std::uint64_t device_generation = 0;
+        Verification verification;
+    };
+    std::map<std::tuple<std::string, std::uint32_t, std::string_view>, CachedVerification> verified_;
+};
+
+} // namespace wcbroker

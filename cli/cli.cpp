@@ -5,6 +5,7 @@
 #include <charconv>
 #include <cstdio>
 #include <iostream>
+#include <sstream>
 
 namespace wcbroker::cli {
 
@@ -53,6 +54,27 @@ std::optional<std::string> parse_access_option(std::string_view text)
 void print_json(const toml::table& table)
 {
     std::cout << toml::json_formatter(table) << "\n";
+}
+
+void print_json_line(const toml::table& table)
+{
+    std::ostringstream pretty;
+    pretty << toml::json_formatter(table);
+    // JSON escapes newlines inside strings, so every raw newline and the
+    // indentation after it are layout and can go.
+    std::string line;
+    bool skipping_indent = false;
+    for (char c : pretty.str()) {
+        if (c == '\n') {
+            skipping_indent = true;
+            continue;
+        }
+        if (skipping_indent && c == ' ')
+            continue;
+        skipping_indent = false;
+        line += c;
+    }
+    std::cout << line << std::endl;
 }
 
 } // namespace wcbroker::cli

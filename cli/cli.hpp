@@ -36,5 +36,7 @@ std::optional<std::uint64_t> parse_size(std::string_view text);
 std::optional<std::string> parse_access_option(std::string_view text);
 
 void print_json(const toml::table& table);
+// One JSON object on one line, for streams (monitor, acquire --hold).
+void print_json_line(const toml::table& table);
 
 } // namespace wcbroker::cli

@@ -1,5 +1,6 @@
 // wcbrokerctl explain: what the policy decides for a request, and why.
 
+#include "bus-client.hpp"
 #include "byte-size.hpp"
 #include "cli.hpp"
 #include "device-facts-file.hpp"
@@ -21,14 +22,18 @@
 namespace wcbroker::cli {
 namespace {
 
-constexpr const char* help_text = R"(Usage: wcbrokerctl explain (--device BDF | --device-facts FILE)
+constexpr const char* help_text = R"(Usage: wcbrokerctl explain --access wc|uc [--json] [--bus ADDRESS] BDF BAR [OFFSET LENGTH]
+       wcbrokerctl explain (--device BDF | --device-facts FILE)
                            --uid USER [--gid GROUP]... [--unit UNIT] [--cgroup PATH]
                            --bar N [--offset OFFSET] [--length LENGTH] --access wc|uc
                            [--policy-dir DIR | --policy FILE...] [--sysfs-root DIR] [--json]
 
-Evaluate the policy offline, exactly as wcbrokerd would, for one request by
-one caller, and say which rule decides and why. For a denial it names the
-rule that came nearest and what it lacked.
+The first form asks the running wcbrokerd what it would decide for you (the
+calling user, as the bus sees you) and whether a mechanism could serve it.
+
+The second form evaluates the policy offline, exactly as wcbrokerd would,
+for one request by any caller, and says which rule decides and why. For a
+denial it names the rule that came nearest and what it lacked.
 
 The device:
   --device BDF          read its facts from sysfs (e.g. 0000:3b:00.0)
@@ -75,6 +80,8 @@ struct Arguments {
     std::optional<std::string> policy_dir;
     std::vector<std::string> policy_files;
     bool json = false;
+    std::optional<std::string> bus;
+    std::vector<std::string> positional; // BDF BAR [OFFSET LENGTH]: ask the daemon
 };
 
 std::optional<uid_t> resolve_uid(const std::string& text)
@@ -126,6 +133,7 @@ int parse_arguments(int argc, char** argv, Arguments& args)
         opt_policy_dir,
         opt_policy_file,
         opt_json,
+        opt_bus,
     };
     static const struct option options[] = {
         {"device", required_argument, nullptr, opt_device},
@@ -142,6 +150,7 @@ int parse_arguments(int argc, char** argv, Arguments& args)
         {"policy-dir", required_argument, nullptr, opt_policy_dir},
         {"policy", required_argument, nullptr, opt_policy_file},
         {"json", no_argument, nullptr, opt_json},
+        {"bus", required_argument, nullptr, opt_bus},
         {"help", no_argument, nullptr, 'h'},
         {nullptr, 0, nullptr, 0},
     };
@@ -199,6 +208,9 @@ int parse_arguments(int argc, char** argv, Arguments& args)
         case opt_json:
             args.json = true;
             break;
+        case opt_bus:
+            args.bus = optarg;
+            break;
         case 'h':
             std::fputs(help_text, stdout);
             return -1;
@@ -206,8 +218,17 @@ int parse_arguments(int argc, char** argv, Arguments& args)
             return usage_error("explain", "unknown option");
         }
     }
-    if (optind != argc)
-        return usage_error("explain", "unexpected argument '" + std::string(argv[optind]) + "'");
+    args.positional.assign(argv + optind, argv + argc);
+    if (!args.positional.empty()) {
+        if (args.device || args.device_facts_file || args.uid || !args.gids.empty() || args.bar || args.policy_dir
+            || !args.policy_files.empty())
+            return usage_error("explain", "asking the daemon (BDF BAR ...) takes only --access, --json and --bus");
+        if (args.positional.size() != 2 && args.positional.size() != 4)
+            return usage_error("explain", "give BDF BAR, or BDF BAR OFFSET LENGTH");
+        if (!args.access)
+            return usage_error("explain", "--access wc|uc is required");
+        return exit_ok;
+    }
     if (args.device.has_value() == args.device_facts_file.has_value())
         return usage_error("explain", "give exactly one of --device BDF or --device-facts FILE");
     if (!args.uid)
@@ -316,11 +337,72 @@ void print_decision(const Arguments& args, const Policy& policy, const DeviceFac
 
 } // namespace
 
+namespace {
+
+// Asks the running daemon, as the calling user.
+int explain_online(const Arguments& args)
+{
+    auto bar = parse_number(args.positional[1]);
+    if (!bar || *bar > 5)
+        return usage_error("explain", "BAR is an index from 0 to 5");
+    std::uint64_t offset = 0;
+    std::uint64_t length = 0;
+    if (args.positional.size() == 4) {
+        auto o = parse_size(args.positional[2]);
+        auto l = parse_size(args.positional[3]);
+        if (!o || !l)
+            return usage_error("explain", "OFFSET and LENGTH are byte counts such as 0x1000 or 64KiB");
+        offset = *o;
+        length = *l;
+    }
+    try {
+        auto connection = connect_bus(args.bus);
+        if (args.positional.size() == 2) {
+            // The whole BAR: ask the daemon how big it is.
+            using Bar = sdbus::Struct<uint32_t, uint64_t, uint64_t, std::string, bool, bool, std::string>;
+            for (const auto& [path, properties] : objects_with(managed_objects(*connection), device_interface)) {
+                if (properties.at("Address").get<std::string>() != args.positional[0])
+                    continue;
+                for (const Bar& b : properties.at("Bars").get<std::vector<Bar>>()) {
+                    if (std::get<0>(b) == *bar)
+                        length = std::get<2>(b);
+                }
+            }
+            if (length == 0)
+                length = 4096; // no such BAR: let the daemon say so
+        }
+        auto broker = sdbus::createProxy(*connection, broker_service, broker_path);
+        bool allowed = false;
+        std::string rule, reason, mechanism;
+        broker->callMethod("Explain")
+            .onInterface(broker_interface)
+            .withArguments(args.positional[0], static_cast<std::uint32_t>(*bar), offset, length, *args.access)
+            .storeResultsTo(allowed, rule, reason, mechanism);
+        if (args.json) {
+            print_json(toml::table{{"allowed", allowed}, {"rule", rule}, {"reason", reason}, {"mechanism", mechanism}});
+        } else {
+            std::cout << "Decision:  " << (allowed ? "ALLOW" : "DENY") << "\n";
+            if (!rule.empty())
+                std::cout << (allowed ? "Rule:      " : "Nearest:   ") << rule << "\n";
+            if (!mechanism.empty())
+                std::cout << "Mechanism: " << mechanism << "\n";
+            std::cout << "Reason:    " << reason << "\n";
+        }
+        return allowed ? exit_ok : exit_no;
+    } catch (const sdbus::Error& error) {
+        return report("explain", error);
+    }
+}
+
+} // namespace
+
 int run_explain(int argc, char** argv)
 {
     Arguments args;
     if (int status = parse_arguments(argc, argv, args); status != exit_ok)
         return status < 0 ? exit_ok : status;
+    if (!args.positional.empty())
+        return explain_online(args);
 
     CallerIdentity caller;
     auto uid = resolve_uid(*args.uid);

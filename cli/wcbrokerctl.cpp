@@ -16,6 +16,13 @@ namespace {
 constexpr std::array verbs{
     Verb{"check-policy", "validate the policy files and print what they resolve to", run_check_policy},
     Verb{"explain", "say what the policy decides for a request, and why", run_explain},
+    Verb{"list-devices", "list the devices wcbrokerd serves", run_list_devices},
+    Verb{"show-device", "show one device, its BARs and their state", run_show_device},
+    Verb{"list-leases", "list the leases wcbrokerd has granted", run_list_leases},
+    Verb{"acquire", "take a lease, map it, show the memory type, release", run_acquire},
+    Verb{"release", "release a lease", run_release},
+    Verb{"reload", "make wcbrokerd re-read its policy", run_reload},
+    Verb{"monitor", "print device, lease and policy events as they happen", run_monitor},
 };
 
 void print_help()

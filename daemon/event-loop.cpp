@@ -108,6 +108,22 @@ EventSource EventLoop::add_signal(int signal, std::function<void()> callback)
     return EventSource(source);
 }
 
+void EventLoop::post(std::function<void()> callback)
+{
+    using Function = std::function<void()>;
+    sd_event_source* source = nullptr;
+    check(sd_event_add_defer(event_, &source,
+              [](sd_event_source* self, void* userdata) {
+                  (*static_cast<Function*>(userdata))();
+                  // Freed once this dispatch returns, with its callback.
+                  sd_event_source_disable_unref(self);
+                  return 0;
+              },
+              nullptr),
+        "sd_event_add_defer");
+    attach_callback(source, new Function(std::move(callback)));
+}
+
 int EventLoop::run()
 {
     return sd_event_loop(event_);

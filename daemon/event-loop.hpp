@@ -45,6 +45,9 @@ public:
     EventSource add_timer(std::chrono::microseconds delay, std::function<void()> callback);
     // The signal must be blocked in every thread (sd_event_add_signal's rule).
     EventSource add_signal(int signal, std::function<void()> callback);
+    // Runs `callback` once, on the next iteration, after whatever is being
+    // dispatched now has returned.
+    void post(std::function<void()> callback);
     int run();
     // One iteration, waiting at most `timeout`; false when nothing happened.
     bool run_once(std::chrono::microseconds timeout);

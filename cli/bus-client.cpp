@@ -1,0 +1,77 @@
+#include "bus-client.hpp"
+
+#include "byte-size.hpp"
+
+#include <cstdio>
+
+namespace wcbroker::cli {
+
+std::unique_ptr<sdbus::IConnection> connect_bus(const std::optional<std::string>& address)
+{
+    if (address)
+        return sdbus::createSessionBusConnectionWithAddress(*address);
+    return sdbus::createSystemBusConnection();
+}
+
+ManagedObjects managed_objects(sdbus::IConnection& connection)
+{
+    auto proxy = sdbus::createProxy(connection, broker_service, broker_path);
+    ManagedObjects objects;
+    proxy->callMethod("GetManagedObjects").onInterface("org.freedesktop.DBus.ObjectManager").storeResultsTo(objects);
+    return objects;
+}
+
+std::map<std::string, Properties> objects_with(const ManagedObjects& objects, const std::string& interface)
+{
+    std::map<std::string, Properties> found;
+    for (const auto& [path, interfaces] : objects) {
+        if (auto it = interfaces.find(interface); it != interfaces.end())
+            found.emplace(path, it->second);
+    }
+    return found;
+}
+
+int report(std::string_view verb, const sdbus::Error& error)
+{
+    const std::string& name = error.getName();
+    const bool answered = name.rfind("org.wcbroker.Error.", 0) == 0 || name == "org.freedesktop.DBus.Error.InvalidArgs"
+        || name == "org.freedesktop.DBus.Error.UnknownObject";
+    std::string message = error.getMessage();
+    if (name == "org.freedesktop.DBus.Error.ServiceUnknown" || name == "org.freedesktop.DBus.Error.NameHasNoOwner")
+        message = "wcbrokerd is not running (" + message + "); start it with 'systemctl start wcbrokerd'";
+    else if (name.rfind("System.Error.", 0) == 0)
+        message = "cannot reach the D-Bus system bus: " + message;
+    std::fprintf(stderr, "wcbrokerctl %.*s: %s (%s)\n", static_cast<int>(verb.size()), verb.data(), message.c_str(),
+        name.c_str());
+    return answered ? exit_no : exit_failure;
+}
+
+std::string hex(std::uint64_t value)
+{
+    return format_hex(value);
+}
+
+void insert_variant(toml::table& table, const std::string& key, const sdbus::Variant& value)
+{
+    const std::string type = value.peekValueType();
+    if (type == "s" || type == "o")
+        table.insert(key, value.get<std::string>());
+    else if (type == "b")
+        table.insert(key, value.get<bool>());
+    else if (type == "q")
+        table.insert(key, static_cast<std::int64_t>(value.get<std::uint16_t>()));
+    else if (type == "u")
+        table.insert(key, static_cast<std::int64_t>(value.get<std::uint32_t>()));
+    else if (type == "i")
+        table.insert(key, static_cast<std::int64_t>(value.get<std::int32_t>()));
+    else if (type == "t")
+        table.insert(key, static_cast<std::int64_t>(value.get<std::uint64_t>()));
+    else if (type == "as") {
+        toml::array array;
+        for (const std::string& item : value.get<std::vector<std::string>>())
+            array.push_back(item);
+        table.insert(key, std::move(array));
+    }
+}
+
+} // namespace wcbroker::cli

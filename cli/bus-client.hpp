@@ -1,0 +1,44 @@
+// What the online verbs share: the connection to wcbrokerd, the object tree
+// in one call (ObjectManager.GetManagedObjects), and turning D-Bus errors
+// into a message and an exit code.
+#pragma once
+
+#include "cli.hpp"
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <sdbus-c++/sdbus-c++.h>
+#include <string>
+
+namespace wcbroker::cli {
+
+inline constexpr const char* broker_service = "org.wcbroker.Broker1";
+inline constexpr const char* broker_path = "/org/wcbroker/Broker1";
+inline constexpr const char* broker_interface = "org.wcbroker.Broker1";
+inline constexpr const char* device_interface = "org.wcbroker.Device1";
+inline constexpr const char* lease_interface = "org.wcbroker.Lease1";
+
+using Properties = std::map<std::string, sdbus::Variant>;
+using ManagedObjects = std::map<sdbus::ObjectPath, std::map<std::string, Properties>>;
+
+// --bus ADDRESS, else the system bus ($DBUS_SYSTEM_BUS_ADDRESS is honoured).
+std::unique_ptr<sdbus::IConnection> connect_bus(const std::optional<std::string>& address);
+
+ManagedObjects managed_objects(sdbus::IConnection& connection);
+
+// The objects that implement `interface`, by path.
+std::map<std::string, Properties> objects_with(const ManagedObjects& objects, const std::string& interface);
+
+// Prints "wcbrokerctl VERB: message" and returns the exit code: exit_no when
+// wcbrokerd answered no (org.wcbroker.Error.*, bad arguments), exit_failure
+// when it could not be asked.
+int report(std::string_view verb, const sdbus::Error& error);
+
+// "0x1000" style, for tables.
+std::string hex(std::uint64_t value);
+
+// Property values as JSON-ready TOML nodes.
+void insert_variant(toml::table& table, const std::string& key, const sdbus::Variant& value);
+
+} // namespace wcbroker::cli

@@ -1,0 +1,132 @@
+// wcbrokerctl monitor: devices, leases and revocations as they happen.
+
+#include "bus-client.hpp"
+#include "byte-size.hpp"
+#include "online-options.hpp"
+#include "verbs.hpp"
+
+#include <algorithm>
+#include <cstdio>
+
+namespace wcbroker::cli {
+namespace {
+
+constexpr const char* help_text = R"(Usage: wcbrokerctl monitor [--json] [--bus ADDRESS]
+
+Print wcbrokerd's events as they happen, until interrupted: devices
+appearing and going, leases granted and ended, revocations with their
+reason, policy reloads. With --json, one JSON object per line.
+
+Exit status: 2 usage error, 3 wcbrokerd or the bus unreachable.
+)";
+
+class Monitor {
+public:
+    explicit Monitor(bool json)
+        : json_(json)
+    {
+    }
+
+    void on_signal(sdbus::Message& message)
+    {
+        const std::string member = message.getMemberName();
+        const std::string interface = message.getInterfaceName();
+        const std::string path = message.getPath();
+        if (interface == broker_interface && member == "DeviceAdded") {
+            sdbus::ObjectPath object;
+            std::string address;
+            message >> object >> address;
+            emit(toml::table{{"event", "device-added"}, {"device", address}}, "device added:   " + address);
+        } else if (interface == broker_interface && member == "DeviceRemoved") {
+            sdbus::ObjectPath object;
+            std::string address, reason;
+            message >> object >> address >> reason;
+            emit(toml::table{{"event", "device-removed"}, {"device", address}, {"reason", reason}},
+                "device removed: " + address + " (" + reason + ")");
+        } else if (interface == broker_interface && member == "PolicyReloaded") {
+            std::uint64_t generation = 0;
+            message >> generation;
+            emit(toml::table{{"event", "policy-reloaded"}, {"generation", static_cast<std::int64_t>(generation)}},
+                "policy reloaded: generation " + std::to_string(generation));
+        } else if (interface == lease_interface && member == "Revoked") {
+            std::string reason;
+            message >> reason;
+            emit(toml::table{{"event", "lease-revoked"}, {"lease", path}, {"reason", reason}},
+                "lease revoked:  " + path + " (" + reason + ")");
+        } else if (interface == "org.freedesktop.DBus.ObjectManager" && member == "InterfacesAdded") {
+            sdbus::ObjectPath object;
+            std::map<std::string, Properties> interfaces;
+            message >> object >> interfaces;
+            auto lease = interfaces.find(lease_interface);
+            if (lease == interfaces.end())
+                return;
+            const Properties& p = lease->second;
+            emit(toml::table{{"event", "lease-granted"}, {"lease", std::string(object)}, {"device", p.at("Address").get<std::string>()},
+                     {"bar", static_cast<std::int64_t>(p.at("Bar").get<std::uint32_t>())},
+                     {"offset", static_cast<std::int64_t>(p.at("Offset").get<std::uint64_t>())},
+                     {"length", static_cast<std::int64_t>(p.at("Length").get<std::uint64_t>())},
+                     {"access", p.at("Access").get<std::string>()}, {"memtype", p.at("Memtype").get<std::string>()},
+                     {"uid", static_cast<std::int64_t>(p.at("Uid").get<std::uint32_t>())}},
+                "lease granted:  " + std::string(object) + " " + p.at("Address").get<std::string>() + " BAR "
+                    + std::to_string(p.at("Bar").get<std::uint32_t>()) + " [" + hex(p.at("Offset").get<std::uint64_t>())
+                    + ", +" + format_byte_size(p.at("Length").get<std::uint64_t>()) + ") " + p.at("Access").get<std::string>()
+                    + ", " + p.at("Memtype").get<std::string>() + ", uid " + std::to_string(p.at("Uid").get<std::uint32_t>()));
+        } else if (interface == "org.freedesktop.DBus.ObjectManager" && member == "InterfacesRemoved") {
+            sdbus::ObjectPath object;
+            std::vector<std::string> interfaces;
+            message >> object >> interfaces;
+            if (std::find(interfaces.begin(), interfaces.end(), lease_interface) != interfaces.end())
+                emit(toml::table{{"event", "lease-ended"}, {"lease", std::string(object)}}, "lease ended:    " + std::string(object));
+        }
+    }
+
+private:
+    void emit(toml::table event, const std::string& text)
+    {
+        if (json_)
+            print_json_line(event);
+        else
+            std::printf("%s\n", text.c_str());
+    }
+
+    bool json_;
+};
+
+} // namespace
+
+int run_monitor(int argc, char** argv)
+{
+    OnlineOptions options;
+    const auto table = online_option_table();
+    int option;
+    while ((option = ::getopt_long(argc, argv, "h", table.data(), nullptr)) != -1) {
+        if (!take_online_option(option, options))
+            return usage_error("monitor", "unknown option");
+    }
+    if (options.help) {
+        std::fputs(help_text, stdout);
+        return exit_ok;
+    }
+    if (optind != argc)
+        return usage_error("monitor", "takes no arguments");
+    std::setvbuf(stdout, nullptr, _IOLBF, 0);
+    try {
+        auto connection = connect_bus(options.bus);
+        Monitor monitor(options.json);
+        auto match = connection->addMatch("type='signal',sender='org.wcbroker.Broker1'",
+            [&](sdbus::Message& message) { monitor.on_signal(message); });
+        // Fail now, not silently later, when wcbrokerd is not there.
+        managed_objects(*connection);
+        // Say when events will be seen, so a script can start acting.
+        if (options.json)
+            print_json_line(toml::table{{"event", "watching"}});
+        else
+            std::printf("Watching wcbrokerd; Ctrl-C to stop.\n");
+        connection->enterEventLoop();
+        return exit_ok;
+    } catch (const sdbus::Error& error) {
+        return report("monitor", error);
+    }
+}
+
+} // namespace wcbroker::cli

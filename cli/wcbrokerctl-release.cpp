@@ -1,0 +1,58 @@
+// wcbrokerctl release: end a lease (its owner's, or any as root).
+
+#include "bus-client.hpp"
+#include "online-options.hpp"
+#include "verbs.hpp"
+
+#include <cstdio>
+
+namespace wcbroker::cli {
+namespace {
+
+constexpr const char* help_text = R"(Usage: wcbrokerctl release [--bus ADDRESS] LEASE
+
+Release a lease, given as its number or object path (see 'wcbrokerctl
+list-leases'). Its owner may release it, and root may release any lease;
+the client's mapping is not affected until it unmaps (docs/kernel-mechanisms.md).
+
+Exit status: 0 released, 1 refused or no such lease, 2 usage error,
+3 wcbrokerd unreachable.
+)";
+
+} // namespace
+
+int run_release(int argc, char** argv)
+{
+    OnlineOptions options;
+    const auto table = online_option_table();
+    int option;
+    while ((option = ::getopt_long(argc, argv, "h", table.data(), nullptr)) != -1) {
+        if (!take_online_option(option, options))
+            return usage_error("release", "unknown option");
+    }
+    if (options.help) {
+        std::fputs(help_text, stdout);
+        return exit_ok;
+    }
+    if (argc - optind != 1)
+        return usage_error("release", "give one lease: a number or /org/wcbroker/Broker1/lease/N");
+    std::string path = argv[optind];
+    if (auto id = parse_number(path))
+        path = std::string(broker_path) + "/lease/" + std::to_string(*id);
+    else if (path.rfind(std::string(broker_path) + "/lease/", 0) != 0)
+        return usage_error("release", "'" + path + "' is not a lease number or lease object path");
+    try {
+        auto connection = connect_bus(options.bus);
+        auto lease = sdbus::createProxy(*connection, broker_service, path);
+        lease->callMethod("Release").onInterface(lease_interface);
+        if (options.json)
+            print_json(toml::table{{"released", path}});
+        else
+            std::printf("Released %s\n", path.c_str());
+        return exit_ok;
+    } catch (const sdbus::Error& error) {
+        return report("release", error);
+    }
+}
+
+} // namespace wcbroker::cli

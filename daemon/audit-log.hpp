@@ -1,0 +1,65 @@
+// One structured record per decision wcbrokerd makes about device memory:
+// every Acquire (granted, denied, granted only in audit mode, or allowed but
+// failed), every lease end, every policy reload. Under journald each record
+// is a journal entry with a MESSAGE_ID per kind and WCBROKER_* fields
+// (`journalctl MESSAGE_ID=...`, docs/admin.md); otherwise one "audit:" line
+// of key=value pairs on stderr.
+#pragma once
+
+#include "caller.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace wcbroker {
+
+enum class AuditKind {
+    AcquireGranted,
+    AcquireDenied,
+    AcquireAuditOnly, // the policy denied it, audit mode granted it
+    AcquireFailed,    // the policy allowed it; limits, conflicts or the kernel refused
+    LeaseReleased,
+    LeaseOwnerGone,
+    LeaseRevoked,
+    PolicyReloaded,
+    PolicyRejected,
+};
+
+std::string_view audit_kind_name(AuditKind kind);  // "acquire-granted", ...
+std::string_view audit_message_id(AuditKind kind); // 32 hex digits
+
+struct AuditRecord {
+    AuditKind kind = AuditKind::AcquireDenied;
+    std::string message; // one human sentence
+    std::optional<std::string> bus_name;
+    std::optional<CallerIdentity> caller;
+    // Everything else as (FIELD, value); FIELD without the WCBROKER_ prefix.
+    std::vector<std::pair<std::string, std::string>> fields;
+
+    AuditRecord& with(std::string field, std::string value)
+    {
+        fields.emplace_back(std::move(field), std::move(value));
+        return *this;
+    }
+};
+
+class AuditLog {
+public:
+    virtual ~AuditLog() = default;
+    virtual void record(const AuditRecord& record) = 0;
+};
+
+// The journal when stderr is connected to it, else stderr.
+class SystemAuditLog final : public AuditLog {
+public:
+    void record(const AuditRecord& record) override;
+};
+
+// The stderr form of a record, also used by tests.
+std::string audit_line(const AuditRecord& record);
+
+} // namespace wcbroker

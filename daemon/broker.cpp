@@ -1,0 +1,515 @@
+#include "broker.hpp"
+
+#include "byte-size.hpp"
+#include "log.hpp"
+#include "pci-address.hpp"
+
+#include <algorithm>
+#include <fcntl.h>
+#include <map>
+#include <time.h>
+#include <unistd.h>
+
+namespace wcbroker {
+namespace {
+
+constexpr std::size_t max_label_length = 64;
+constexpr std::uint32_t max_bar_index = 5;
+
+std::uint64_t realtime_usec()
+{
+    struct timespec now {};
+    ::clock_gettime(CLOCK_REALTIME, &now);
+    return static_cast<std::uint64_t>(now.tv_sec) * 1000000 + static_cast<std::uint64_t>(now.tv_nsec) / 1000;
+}
+
+bool printable(const std::string& text)
+{
+    for (char c : text) {
+        if (c < 0x20 || c > 0x7e)
+            return false;
+    }
+    return true;
+}
+
+BrokerError denied(std::string message)
+{
+    return {ErrorKind::AccessDenied, std::move(message)};
+}
+
+std::string describe_lease(const Lease& lease)
+{
+    return "lease " + std::to_string(lease.id) + " (" + std::string(access_name(lease.request.access)) + " on "
+        + lease.address + " BAR " + std::to_string(lease.request.bar) + " [" + format_hex(lease.request.offset) + ", +"
+        + format_byte_size(lease.request.length) + ") for uid " + std::to_string(lease.holder.uid) + ")";
+}
+
+std::vector<std::pair<std::string, std::string>> lease_fields(const Lease& lease)
+{
+    return {
+        {"LEASE", std::to_string(lease.id)},
+        {"DEVICE", lease.address},
+        {"BAR", std::to_string(lease.request.bar)},
+        {"OFFSET", format_hex(lease.request.offset)},
+        {"LENGTH", format_hex(lease.request.length)},
+        {"ACCESS", std::string(access_name(lease.request.access))},
+        {"RULE", lease.rule_label},
+        {"MECHANISM", lease.mechanism},
+        {"MEMTYPE", std::string(memtype_name(lease.memtype))},
+    };
+}
+
+} // namespace
+
+Broker::Broker(BrokerConfig config, AuditLog& audit)
+    : config_(std::move(config))
+    , audit_(audit)
+    , mapper_(config_.paths, config_.load_options.page_size)
+{
+}
+
+ReloadOutcome Broker::load_initial_policy()
+{
+    return apply_reload("start-up");
+}
+
+std::string Broker::status() const
+{
+    const std::size_t devices = registry_ != nullptr ? registry_->size() : 0;
+    return "Serving " + std::to_string(devices) + " device(s), " + std::to_string(leases_.size())
+        + " lease(s); policy generation " + std::to_string(store_.generation()) + " ("
+        + std::string(enforcement_mode_name(store_.current()->mode)) + ")";
+}
+
+Expected<Broker::Validated> Broker::validate(const RequestArguments& arguments) const
+{
+    auto address = canonical_pci_address(arguments.device);
+    if (!address) {
+        return BrokerError{ErrorKind::InvalidArgument,
+            "device: \"" + arguments.device
+                + "\" is not a PCI address; write it as sysfs does, domain:bus:device.function, e.g. 0000:3b:00.0"};
+    }
+    auto access = parse_access(arguments.access);
+    if (!access) {
+        return BrokerError{ErrorKind::InvalidArgument,
+            "access: \"" + arguments.access + "\" is not valid; use \"write-combine\" or \"uncached\""};
+    }
+    if (arguments.bar > max_bar_index) {
+        return BrokerError{ErrorKind::InvalidArgument,
+            "bar: " + std::to_string(arguments.bar) + " is not a BAR index; use 0 to 5"};
+    }
+    if (arguments.length > UINT64_MAX - arguments.offset) {
+        return BrokerError{ErrorKind::InvalidRange,
+            "offset " + format_hex(arguments.offset) + " + length " + format_hex(arguments.length) + " overflows 64 bits"};
+    }
+    return Validated{*address, {arguments.bar, arguments.offset, arguments.length, *access}};
+}
+
+Expected<const DeviceRecord*> Broker::served_device(const std::string& address) const
+{
+    if (registry_ != nullptr) {
+        if (const DeviceRecord* record = registry_->find(address))
+            return record;
+    }
+    // Say why, from sysfs itself: the difference between "no such device"
+    // and "bound to another driver" is what the admin needs to know.
+    const SysfsReadResult reading = read_pci_device(config_.paths, address);
+    if (reading.status == SysfsReadStatus::Gone)
+        return BrokerError{ErrorKind::NoSuchDevice, "there is no PCI device " + address};
+    if (reading.status == SysfsReadStatus::Ok && reading.facts.driver != "vfio-pci") {
+        return BrokerError{ErrorKind::NoSuchDevice,
+            address + " is "
+                + (reading.facts.driver.empty() ? std::string("not bound to any driver")
+                                                : "bound to " + reading.facts.driver)
+                + "; wcbrokerd serves devices bound to vfio-pci (e.g. driverctl set-override " + address
+                + " vfio-pci)"};
+    }
+    return BrokerError{ErrorKind::NoSuchDevice, address + " is not ready yet; retry shortly"};
+}
+
+void Broker::audit_acquire(AuditKind kind, const Caller& caller, const Validated& request, const std::string& message,
+    const std::vector<std::pair<std::string, std::string>>& extra)
+{
+    AuditRecord record;
+    record.kind = kind;
+    record.message = message;
+    record.bus_name = caller.bus_name;
+    record.caller = caller.identity;
+    record.with("DEVICE", request.address)
+        .with("BAR", std::to_string(request.request.bar))
+        .with("OFFSET", format_hex(request.request.offset))
+        .with("LENGTH", format_hex(request.request.length))
+        .with("ACCESS", std::string(access_name(request.request.access)))
+        .with("POLICY_GENERATION", std::to_string(store_.generation()));
+    for (const auto& [field, value] : extra)
+        record.with(field, value);
+    audit_.record(record);
+}
+
+Expected<AcquireGrant> Broker::acquire(const Caller& caller, const AcquireArguments& arguments)
+{
+    auto validated = validate(arguments);
+    if (!validated)
+        return validated.error();
+    const Validated& request = *validated;
+    if (arguments.label.size() > max_label_length || !printable(arguments.label)) {
+        return BrokerError{ErrorKind::InvalidArgument,
+            "options: \"label\" must be at most 64 printable ASCII characters"};
+    }
+    auto device = served_device(request.address);
+    if (!device)
+        return device.error();
+    const DeviceRecord& record = **device;
+    if (auto invalid = mapper_.check_range(record.facts, request.request))
+        return *invalid;
+
+    // The choke point: the policy's answer for this caller.
+    const std::shared_ptr<const Policy> policy = store_.current();
+    const Verdict verdict = authorize(caller, action::Acquire{policy.get(), &record.facts, request.request});
+    const Decision& decision = *verdict.policy;
+    const Explanation words = wcbroker::explain(*policy, decision, record.facts, caller.identity, request.request);
+    std::vector<std::pair<std::string, std::string>> decision_fields{
+        {"DECISION", decision.allowed ? "allow" : (decision.granted() ? "audit-allow" : "deny")},
+        {"RULE", decision.rule() != nullptr ? decision.rule()->label() : ""},
+        {"NEAREST_RULE", decision.nearest != nullptr ? decision.nearest->label() : ""},
+        {"REASON", words.reason},
+    };
+    if (!verdict.allowed) {
+        audit_acquire(AuditKind::AcquireDenied, caller, request, "denied: " + words.reason, decision_fields);
+        return denied(words.reason);
+    }
+
+    auto fail = [&](BrokerError error) -> Expected<AcquireGrant> {
+        auto fields = decision_fields;
+        fields.emplace_back("FAILURE", error.message);
+        audit_acquire(AuditKind::AcquireFailed, caller, request, "allowed but not granted: " + error.message, fields);
+        return error;
+    };
+
+    // Charge the first allowing rule that still has room under max_leases.
+    const Rule* charged = nullptr;
+    for (const Rule* rule : decision.allowing_rules) {
+        if (!rule->max_leases || leases_.count(rule->name, caller.identity.uid) < *rule->max_leases) {
+            charged = rule;
+            break;
+        }
+    }
+    if (decision.allowed && charged == nullptr) {
+        const Rule& first = *decision.allowing_rules.front();
+        return fail({ErrorKind::LimitExceeded,
+            "uid " + std::to_string(caller.identity.uid) + " already holds " + std::to_string(*first.max_leases)
+                + " lease(s) under rule " + first.label() + ", its max_leases; release one first"});
+    }
+    if (leases_.count(caller.identity.uid) >= config_.max_leases_per_uid) {
+        return fail({ErrorKind::LimitExceeded,
+            "uid " + std::to_string(caller.identity.uid) + " holds " + std::to_string(config_.max_leases_per_uid)
+                + " leases, the most wcbrokerd gives one uid (--max-leases-per-uid)"});
+    }
+    if (const Lease* other = leases_.conflicting(request.address, request.request)) {
+        return fail({ErrorKind::Busy,
+            "the range overlaps " + describe_lease(*other)
+                + ", and one page cannot be mapped with two memory types; wait for it to be released"});
+    }
+
+    const bool require_verified = arguments.require_verified_wc || (charged != nullptr && charged->require_verified_wc);
+    const bool require_enforced = charged != nullptr && charged->require_kernel_enforced_range;
+    auto mapped = mapper_.map(record.facts, record.generation, request.request, require_enforced);
+    if (!mapped)
+        return fail(mapped.error());
+    if (request.request.access == Access::WriteCombine && require_verified
+        && mapped->verification.memtype != Memtype::WriteCombining) {
+        return fail({ErrorKind::Unsupported,
+            std::string(arguments.require_verified_wc ? "the request" : "rule " + charged->label())
+                + " requires verified write-combining, and the kernel set this range up as "
+                + std::string(memtype_name(mapped->verification.memtype)) + ": " + mapped->verification.detail});
+    }
+
+    Lease lease;
+    lease.id = leases_.allocate_id();
+    lease.owner = caller.bus_name;
+    lease.holder = caller.identity;
+    lease.address = request.address;
+    lease.device_generation = record.generation;
+    lease.request = request.request;
+    lease.memtype = mapped->verification.memtype;
+    lease.verification = mapped->verification.detail;
+    lease.mechanism = std::string(mapped->mechanism->name());
+    lease.range_enforcement = mapped->mechanism->range_enforcement();
+    lease.rule = charged != nullptr ? charged->name : "";
+    lease.rule_label = charged != nullptr ? charged->label() : "";
+    lease.policy_generation = store_.generation();
+    lease.audit_only = !decision.allowed;
+    lease.client_requires_verified_wc = arguments.require_verified_wc;
+    lease.label = arguments.label;
+    lease.created_realtime_usec = realtime_usec();
+    lease.fd = std::move(mapped->opened.fd);
+
+    AcquireGrant grant;
+    grant.fd = UniqueFd(::fcntl(lease.fd.get(), F_DUPFD_CLOEXEC, 3));
+    if (!grant.fd.valid())
+        return fail({ErrorKind::Failed, "cannot duplicate the fd for the client: out of file descriptors"});
+    grant.bar_size = record.facts.bar(request.request.bar)->size;
+    grant.lease = &leases_.add(std::move(lease));
+
+    auto fields = lease_fields(*grant.lease);
+    fields.insert(fields.end(), decision_fields.begin(), decision_fields.end());
+    fields.emplace_back("VERIFICATION", grant.lease->verification);
+    fields.emplace_back("RANGE_ENFORCEMENT", std::string(range_enforcement_name(grant.lease->range_enforcement)));
+    if (!grant.lease->label.empty())
+        fields.emplace_back("LABEL", grant.lease->label);
+    AuditRecord granted_record;
+    granted_record.kind = decision.allowed ? AuditKind::AcquireGranted : AuditKind::AcquireAuditOnly;
+    granted_record.message = (decision.allowed ? "granted " : "granted in audit mode although denied: ")
+        + describe_lease(*grant.lease) + ", " + std::string(memtype_name(grant.lease->memtype)) + " via "
+        + grant.lease->mechanism;
+    granted_record.bus_name = caller.bus_name;
+    granted_record.caller = caller.identity;
+    granted_record.fields = std::move(fields);
+    audit_.record(granted_record);
+
+    if (observer_ != nullptr)
+        observer_->lease_granted(*grant.lease);
+    return grant;
+}
+
+Expected<ExplainAnswer> Broker::explain(const Caller& caller, const RequestArguments& arguments)
+{
+    if (const Verdict verdict = authorize(caller, action::Explain{}); !verdict.allowed)
+        return denied(verdict.reason);
+    auto validated = validate(arguments);
+    if (!validated)
+        return validated.error();
+    auto device = served_device(validated->address);
+    if (!device)
+        return device.error();
+    const DeviceFacts& facts = (*device)->facts;
+    const std::shared_ptr<const Policy> policy = store_.current();
+    const Decision decision = evaluate(*policy, facts, caller.identity, validated->request);
+    const Explanation words = wcbroker::explain(*policy, decision, facts, caller.identity, validated->request);
+
+    ExplainAnswer answer;
+    answer.allowed = decision.granted();
+    answer.reason = words.reason;
+    if (const Rule* rule = decision.rule() != nullptr ? decision.rule() : decision.nearest)
+        answer.rule = rule->label();
+    if (!answer.allowed)
+        return answer;
+    // The policy allows it; would the kernel side serve it?
+    if (auto invalid = mapper_.check_range(facts, validated->request)) {
+        answer.allowed = false;
+        answer.reason += "; but " + invalid->message;
+        return answer;
+    }
+    const Rule* rule = decision.rule();
+    auto mechanism = mapper_.choose(facts, validated->request, rule != nullptr && rule->require_kernel_enforced_range);
+    if (!mechanism) {
+        answer.allowed = false;
+        answer.reason += "; but " + mechanism.error().message;
+        return answer;
+    }
+    answer.mechanism = std::string((*mechanism)->name());
+    if (auto holder = mapper_.claimant(facts, *facts.bar(validated->request.bar))) {
+        answer.allowed = false;
+        answer.reason += "; but the BAR is claimed by " + *holder + " right now";
+    }
+    return answer;
+}
+
+Expected<bool> Broker::release(const Caller& caller, std::uint64_t lease_id)
+{
+    const Lease* lease = leases_.find(lease_id);
+    if (lease == nullptr)
+        return BrokerError{ErrorKind::NoSuchLease, "there is no lease " + std::to_string(lease_id)};
+    if (const Verdict verdict = authorize(caller, action::Release{lease}); !verdict.allowed)
+        return denied(verdict.reason);
+    end_lease(lease_id, LeaseEnd::Released,
+        caller.bus_name == lease->owner ? "released by its owner" : "released by root (" + caller.bus_name + ")");
+    return true;
+}
+
+void Broker::client_gone(const std::string& bus_name)
+{
+    for (std::uint64_t id : leases_.owned_by(bus_name))
+        end_lease(id, LeaseEnd::OwnerGone, "its owner " + bus_name + " disconnected from the bus");
+}
+
+void Broker::end_lease(std::uint64_t id, LeaseEnd how, const std::string& reason)
+{
+    const Lease* lease = leases_.find(id);
+    if (lease == nullptr)
+        return;
+    if (observer_ != nullptr)
+        observer_->lease_ending(*lease, how, reason);
+    AuditRecord record;
+    record.kind = how == LeaseEnd::Released ? AuditKind::LeaseReleased
+        : how == LeaseEnd::OwnerGone        ? AuditKind::LeaseOwnerGone
+                                            : AuditKind::LeaseRevoked;
+    record.message = describe_lease(*lease) + " ended: " + reason;
+    record.bus_name = lease->owner;
+    record.caller = lease->holder;
+    record.fields = lease_fields(*lease);
+    record.with("REASON", reason);
+    audit_.record(record);
+    if (how == LeaseEnd::Revoked) {
+        log_notice("revoked " + describe_lease(*lease) + ": " + reason
+            + (lease->range_enforcement == RangeEnforcement::Advisory
+                    ? " (its sysfs mapping lasts until the client unmaps it or the kernel revokes it)"
+                    : ""));
+    }
+    leases_.remove(id);
+}
+
+Expected<ReloadOutcome> Broker::reload(const Caller& caller)
+{
+    if (const Verdict verdict = authorize(caller, action::Reload{}); !verdict.allowed)
+        return denied(verdict.reason);
+    ReloadOutcome outcome = apply_reload("uid " + std::to_string(caller.identity.uid) + " (" + caller.bus_name + ")");
+    if (!outcome.applied) {
+        std::string message = "the new policy has " + std::to_string(outcome.diagnostics.error_count())
+            + " error(s); still enforcing generation " + std::to_string(outcome.generation) + ":";
+        for (const Diagnostic& diagnostic : outcome.diagnostics.all())
+            message += "\n" + diagnostic.to_string();
+        return BrokerError{ErrorKind::PolicyError, message};
+    }
+    return outcome;
+}
+
+ReloadOutcome Broker::reload_requested_by_signal()
+{
+    return apply_reload("the service manager (SIGHUP)");
+}
+
+ReloadOutcome Broker::apply_reload(const std::string& requested_by)
+{
+    ReloadOutcome outcome =
+        store_.offer(load_policy(config_.policy_sources, config_.load_options, &policy_cache_));
+    for (const Diagnostic& diagnostic : outcome.diagnostics.all()) {
+        if (diagnostic.severity == Severity::Error)
+            log_error(diagnostic.to_string());
+        else
+            log_warning(diagnostic.to_string());
+    }
+    AuditRecord record;
+    record.with("POLICY_GENERATION", std::to_string(outcome.generation)).with("REQUESTED_BY", requested_by);
+    if (!outcome.applied) {
+        record.kind = AuditKind::PolicyRejected;
+        record.message = "policy reload requested by " + requested_by + " refused: "
+            + std::to_string(outcome.diagnostics.error_count()) + " error(s); keeping generation "
+            + std::to_string(outcome.generation);
+        record.with("ERRORS", std::to_string(outcome.diagnostics.error_count()));
+        audit_.record(record);
+        return outcome;
+    }
+    const Policy& policy = *store_.current();
+    record.kind = AuditKind::PolicyReloaded;
+    record.message = "policy generation " + std::to_string(outcome.generation) + " loaded (requested by "
+        + requested_by + "): " + std::to_string(policy.files.size()) + " file(s), " + std::to_string(policy.rules.size())
+        + " rule(s), mode " + std::string(enforcement_mode_name(policy.mode));
+    record.with("RULES", std::to_string(policy.rules.size()))
+        .with("MODE", std::string(enforcement_mode_name(policy.mode)))
+        .with("WARNINGS", std::to_string(outcome.diagnostics.warning_count()));
+    audit_.record(record);
+    std::vector<std::uint64_t> all;
+    for (const Lease* lease : leases_.all())
+        all.push_back(lease->id);
+    recheck_leases(all, "policy generation " + std::to_string(outcome.generation));
+    if (observer_ != nullptr)
+        observer_->policy_reloaded(outcome.generation);
+    return outcome;
+}
+
+// Re-decides leases against the policy and devices as they are now, oldest
+// first, so that when a limit shrinks the oldest leases are the ones kept.
+void Broker::recheck_leases(const std::vector<std::uint64_t>& ids, const std::string& why)
+{
+    const std::shared_ptr<const Policy> policy = store_.current();
+    std::map<std::pair<std::string, uid_t>, std::size_t> held;
+    for (const Lease* lease : leases_.all()) {
+        if (std::find(ids.begin(), ids.end(), lease->id) == ids.end())
+            ++held[{lease->rule, lease->holder.uid}];
+    }
+    for (std::uint64_t id : ids) {
+        Lease* lease = leases_.find(id);
+        if (lease == nullptr)
+            continue;
+        const DeviceRecord* record = registry_ != nullptr ? registry_->find(lease->address) : nullptr;
+        if (record == nullptr) {
+            end_lease(id, LeaseEnd::Revoked, why + ": the device is no longer served");
+            continue;
+        }
+        const Decision decision = evaluate(*policy, record->facts, lease->holder, lease->request);
+        if (!decision.granted()) {
+            end_lease(id, LeaseEnd::Revoked,
+                why + " no longer grants it: "
+                    + wcbroker::explain(*policy, decision, record->facts, lease->holder, lease->request).reason);
+            continue;
+        }
+        const Rule* charged = nullptr;
+        for (const Rule* rule : decision.allowing_rules) {
+            if (!rule->max_leases || held[{rule->name, lease->holder.uid}] < *rule->max_leases) {
+                charged = rule;
+                break;
+            }
+        }
+        if (decision.allowed && charged == nullptr) {
+            end_lease(id, LeaseEnd::Revoked,
+                why + ": uid " + std::to_string(lease->holder.uid) + " now holds more than max_leases of rule "
+                    + decision.allowing_rules.front()->label());
+            continue;
+        }
+        const bool wants_verified = lease->client_requires_verified_wc || (charged != nullptr && charged->require_verified_wc);
+        if (lease->request.access == Access::WriteCombine && wants_verified && lease->memtype != Memtype::WriteCombining) {
+            end_lease(id, LeaseEnd::Revoked,
+                why + ": rule " + charged->label() + " requires verified write-combining, and this lease is "
+                    + std::string(memtype_name(lease->memtype)));
+            continue;
+        }
+        if (charged != nullptr && charged->require_kernel_enforced_range
+            && lease->range_enforcement != RangeEnforcement::Kernel) {
+            end_lease(id, LeaseEnd::Revoked, why + ": rule " + charged->label() + " requires a kernel-enforced range");
+            continue;
+        }
+        lease->rule = charged != nullptr ? charged->name : "";
+        lease->rule_label = charged != nullptr ? charged->label() : "";
+        lease->audit_only = !decision.allowed;
+        lease->policy_generation = store_.generation();
+        ++held[{lease->rule, lease->holder.uid}];
+    }
+}
+
+Expected<std::vector<const DeviceRecord*>> Broker::list_devices(const Caller& caller) const
+{
+    if (const Verdict verdict = authorize(caller, action::ListDevices{}); !verdict.allowed)
+        return denied(verdict.reason);
+    return registry_ != nullptr ? registry_->devices() : std::vector<const DeviceRecord*>{};
+}
+
+Expected<std::vector<const Lease*>> Broker::list_leases(const Caller& caller) const
+{
+    if (const Verdict verdict = authorize(caller, action::ListLeases{}); !verdict.allowed)
+        return denied(verdict.reason);
+    return leases_.all();
+}
+
+void Broker::device_added(const DeviceRecord& record)
+{
+    if (observer_ != nullptr)
+        observer_->device_added(record);
+}
+
+void Broker::device_changed(const DeviceRecord& record)
+{
+    mapper_.forget(record.facts.address);
+    recheck_leases(leases_.on_device(record.facts.address), "the device's facts changed, and the policy");
+}
+
+void Broker::device_removed(const DeviceFacts& last_known, const std::string& reason)
+{
+    mapper_.forget(last_known.address);
+    for (std::uint64_t id : leases_.on_device(last_known.address))
+        end_lease(id, LeaseEnd::Revoked, reason);
+    if (observer_ != nullptr)
+        observer_->device_removed(last_known, reason);
+}
+
+} // namespace wcbroker

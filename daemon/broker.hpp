@@ -1,0 +1,131 @@
+// The broker: what wcbrokerd does, apart from how it is reached. Every
+// entry point takes the caller as the bus recorded it, asks the authorizer,
+// and answers with a value or a BrokerError. D-Bus glue (broker-dbus.cpp)
+// only translates.
+#pragma once
+
+#include "audit-log.hpp"
+#include "authorizer.hpp"
+#include "device-tracker.hpp"
+#include "lease-table.hpp"
+#include "policy-store.hpp"
+#include "range-mapper.hpp"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace wcbroker {
+
+enum class LeaseEnd {
+    Released,  // the owner asked
+    OwnerGone, // the owner's bus connection closed
+    Revoked,   // the device or the policy changed
+};
+
+// What the outside world is told: the D-Bus glue exports and removes
+// objects and emits signals from these.
+class BrokerObserver {
+public:
+    virtual ~BrokerObserver() = default;
+    virtual void lease_granted(const Lease& lease) = 0;
+    virtual void lease_ending(const Lease& lease, LeaseEnd how, const std::string& reason) = 0;
+    virtual void device_added(const DeviceRecord& record) = 0;
+    virtual void device_removed(const DeviceFacts& facts, const std::string& reason) = 0;
+    virtual void policy_reloaded(std::uint64_t generation) = 0;
+};
+
+struct BrokerConfig {
+    KernelPaths paths;
+    PolicySources policy_sources = default_policy_sources();
+    LoadOptions load_options;
+    // A cap per uid across all rules, so a client cannot exhaust the
+    // daemon's file descriptors by acquiring without end.
+    std::size_t max_leases_per_uid = 1024;
+};
+
+// A request as a client spelled it; the broker validates every field.
+struct RequestArguments {
+    std::string device;
+    std::uint32_t bar = 0;
+    std::uint64_t offset = 0;
+    std::uint64_t length = 0;
+    std::string access;
+};
+
+struct AcquireArguments : RequestArguments {
+    bool require_verified_wc = false;
+    std::string label;
+};
+
+struct AcquireGrant {
+    const Lease* lease = nullptr;
+    UniqueFd fd; // the client's own copy
+    std::uint64_t bar_size = 0;
+};
+
+struct ExplainAnswer {
+    bool allowed = false;
+    std::string rule; // the deciding rule, or the nearest; "" when none
+    std::string reason;
+    std::string mechanism; // "" when none could serve it
+};
+
+class Broker final : public DeviceListener {
+public:
+    Broker(BrokerConfig config, AuditLog& audit);
+
+    // The registry is the tracker's; the tracker reports to this broker.
+    void attach(const DeviceRegistry& registry) { registry_ = &registry; }
+    void set_observer(BrokerObserver* observer) { observer_ = observer; }
+
+    // At start: a policy with errors leaves everything denied, and says so.
+    ReloadOutcome load_initial_policy();
+
+    Expected<AcquireGrant> acquire(const Caller& caller, const AcquireArguments& arguments);
+    Expected<ExplainAnswer> explain(const Caller& caller, const RequestArguments& arguments);
+    Expected<bool> release(const Caller& caller, std::uint64_t lease_id);
+    Expected<ReloadOutcome> reload(const Caller& caller);
+    // SIGHUP, systemctl reload: the service manager asked, as root.
+    ReloadOutcome reload_requested_by_signal();
+    void client_gone(const std::string& bus_name);
+
+    Expected<std::vector<const DeviceRecord*>> list_devices(const Caller& caller) const;
+    Expected<std::vector<const Lease*>> list_leases(const Caller& caller) const;
+
+    void device_added(const DeviceRecord& record) override;
+    void device_changed(const DeviceRecord& record) override;
+    void device_removed(const DeviceFacts& last_known, const std::string& reason) override;
+
+    const PolicyStore& policy() const { return store_; }
+    const LeaseTable& leases() const { return leases_; }
+    const DeviceRegistry* registry() const { return registry_; }
+    RangeMapper& mapper() { return mapper_; }
+    const KernelPaths& paths() const { return config_.paths; }
+    // For sd_notify STATUS=: "Serving 2 devices, 3 leases; policy generation 4 (enforce)".
+    std::string status() const;
+
+private:
+    struct Validated {
+        std::string address;
+        AccessRequest request;
+    };
+    Expected<Validated> validate(const RequestArguments& arguments) const;
+    Expected<const DeviceRecord*> served_device(const std::string& address) const;
+    ReloadOutcome apply_reload(const std::string& requested_by);
+    void recheck_leases(const std::vector<std::uint64_t>& ids, const std::string& why);
+    void end_lease(std::uint64_t id, LeaseEnd how, const std::string& reason);
+    void audit_acquire(AuditKind kind, const Caller& caller, const Validated& request, const std::string& message,
+        const std::vector<std::pair<std::string, std::string>>& extra);
+
+    BrokerConfig config_;
+    AuditLog& audit_;
+    PolicyStore store_;
+    PolicyFileCache policy_cache_;
+    RangeMapper mapper_;
+    LeaseTable leases_;
+    const DeviceRegistry* registry_ = nullptr;
+    BrokerObserver* observer_ = nullptr;
+};
+
+} // namespace wcbroker

@@ -1,0 +1,63 @@
+#include "bus-credentials.hpp"
+
+#include "proc-cgroup.hpp"
+#include "sysfs-files.hpp"
+
+namespace wcbroker {
+
+BusCredentials::BusCredentials(sdbus::IConnection& connection, KernelPaths paths,
+    std::function<void(const std::string&)> on_disconnect)
+    : paths_(std::move(paths))
+    , bus_(sdbus::createProxy(connection, "org.freedesktop.DBus", "/org/freedesktop/DBus"))
+    , on_disconnect_(std::move(on_disconnect))
+{
+    bus_->uponSignal("NameOwnerChanged")
+        .onInterface("org.freedesktop.DBus")
+        .call([this](const std::string& name, const std::string& old_owner, const std::string& new_owner) {
+            name_owner_changed(name, old_owner, new_owner);
+        });
+    bus_->finishRegistration();
+}
+
+void BusCredentials::name_owner_changed(const std::string& name, const std::string&, const std::string& new_owner)
+{
+    // Only a unique name losing its owner means a connection closed.
+    if (name.empty() || name.front() != ':' || !new_owner.empty())
+        return;
+    cache_.erase(name);
+    on_disconnect_(name);
+}
+
+Caller BusCredentials::caller(const std::string& unique_name)
+{
+    if (auto cached = cache_.find(unique_name); cached != cache_.end())
+        return cached->second;
+
+    std::map<std::string, sdbus::Variant> credentials;
+    bus_->callMethod("GetConnectionCredentials")
+        .onInterface("org.freedesktop.DBus")
+        .withArguments(unique_name)
+        .storeResultsTo(credentials);
+
+    Caller caller;
+    caller.bus_name = unique_name;
+    auto uid = credentials.find("UnixUserID");
+    if (uid == credentials.end())
+        throw sdbus::Error("org.wcbroker.Error.AccessDenied", "the bus recorded no user id for " + unique_name);
+    caller.identity.uid = uid->second.get<std::uint32_t>();
+    if (auto gids = credentials.find("UnixGroupIDs"); gids != credentials.end())
+        caller.identity.gids = gids->second.get<std::vector<std::uint32_t>>();
+    if (auto pid = credentials.find("ProcessID"); pid != credentials.end())
+        caller.identity.pid = static_cast<pid_t>(pid->second.get<std::uint32_t>());
+    if (caller.identity.pid > 0) {
+        if (auto text = read_text_file(paths_.proc_cgroup(caller.identity.pid), 65536)) {
+            caller.identity.cgroup = parse_proc_cgroup(*text);
+            if (caller.identity.cgroup)
+                caller.identity.systemd_unit = unit_of_cgroup(*caller.identity.cgroup);
+        }
+    }
+    cache_.emplace(unique_name, caller);
+    return caller;
+}
+
+} // namespace wcbroker

@@ -1,0 +1,44 @@
+// Who is calling, as the bus daemon recorded it when the client connected
+// (org.freedesktop.DBus.GetConnectionCredentials: SO_PEERCRED's uid and pid,
+// SO_PEERGROUPS' groups including the primary one). Never sd-bus's
+// "augmented" credentials, which re-read /proc and can be raced. The unit
+// and cgroup are read from /proc/PID/cgroup: best effort, documented as such.
+//
+// Unique names are never reused on a bus, and a connection's credentials
+// never change, so they are cached per name until NameOwnerChanged says the
+// connection is gone; that signal also tells the broker to drop the
+// client's leases.
+#pragma once
+
+#include "authorizer.hpp"
+#include "kernel-paths.hpp"
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <sdbus-c++/sdbus-c++.h>
+#include <string>
+
+namespace wcbroker {
+
+class BusCredentials {
+public:
+    BusCredentials(sdbus::IConnection& connection, KernelPaths paths,
+        std::function<void(const std::string& unique_name)> on_disconnect);
+
+    // Throws sdbus::Error when the bus cannot say (the client already left).
+    Caller caller(const std::string& unique_name);
+    Caller caller(const sdbus::Message& message) { return caller(message.getSender()); }
+
+    std::size_t cached() const { return cache_.size(); }
+
+private:
+    void name_owner_changed(const std::string& name, const std::string& old_owner, const std::string& new_owner);
+
+    KernelPaths paths_;
+    std::unique_ptr<sdbus::IProxy> bus_;
+    std::function<void(const std::string&)> on_disconnect_;
+    std::map<std::string, Caller> cache_;
+};
+
+} // namespace wcbroker

@@ -1,0 +1,83 @@
+#include "bus-event-source.hpp"
+
+#include "log.hpp"
+
+#include <sdbus-c++/Error.h>
+
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+namespace wcbroker {
+
+BusEventSource::BusEventSource(sd_event* event, sdbus::IConnection& connection)
+    : connection_(connection)
+{
+    const sdbus::IConnection::PollData poll = connection_.getEventLoopPollData();
+    int r = sd_event_add_io(event, &io_, poll.fd, static_cast<std::uint32_t>(poll.events), on_io, this);
+    if (r >= 0)
+        r = sd_event_source_set_prepare(io_, on_prepare);
+    if (r >= 0)
+        r = sd_event_add_time(event, &timer_, CLOCK_MONOTONIC, UINT64_MAX, 0, on_timer, this);
+    if (r >= 0)
+        r = sd_event_source_set_enabled(timer_, SD_EVENT_OFF);
+    if (r < 0) {
+        sd_event_source_unref(io_);
+        sd_event_source_unref(timer_);
+        throw std::runtime_error(std::string("cannot attach the bus to the event loop: ") + std::strerror(-r));
+    }
+}
+
+BusEventSource::~BusEventSource()
+{
+    sd_event_source_disable_unref(io_);
+    sd_event_source_disable_unref(timer_);
+}
+
+void BusEventSource::dispatch()
+{
+    try {
+        while (connection_.processPendingRequest()) {
+        }
+    } catch (const sdbus::Error& error) {
+        // The connection is gone (bus daemon restarted or died). Exiting lets
+        // the service manager restart us against the new bus; staying would
+        // serve nobody.
+        log_error("lost the bus connection: " + error.getMessage() + "; exiting");
+        sd_event_exit(sd_event_source_get_event(io_), 1);
+    }
+}
+
+int BusEventSource::on_io(sd_event_source*, int, std::uint32_t, void* userdata)
+{
+    static_cast<BusEventSource*>(userdata)->dispatch();
+    return 0;
+}
+
+int BusEventSource::on_timer(sd_event_source*, std::uint64_t, void* userdata)
+{
+    static_cast<BusEventSource*>(userdata)->dispatch();
+    return 0;
+}
+
+int BusEventSource::on_prepare(sd_event_source*, void* userdata)
+{
+    auto* self = static_cast<BusEventSource*>(userdata);
+    const sdbus::IConnection::PollData poll = self->connection_.getEventLoopPollData();
+    sd_event_source_set_io_events(self->io_, static_cast<std::uint32_t>(poll.events));
+    if (poll.timeout_usec == UINT64_MAX || poll.timeout_usec == 0) {
+        // 0 means "now": processing is pending, so run straight away.
+        if (poll.timeout_usec == 0) {
+            sd_event_source_set_time(self->timer_, 0);
+            sd_event_source_set_enabled(self->timer_, SD_EVENT_ONESHOT);
+        } else {
+            sd_event_source_set_enabled(self->timer_, SD_EVENT_OFF);
+        }
+        return 0;
+    }
+    sd_event_source_set_time(self->timer_, poll.timeout_usec);
+    sd_event_source_set_enabled(self->timer_, SD_EVENT_ONESHOT);
+    return 0;
+}
+
+} // namespace wcbroker

@@ -1,0 +1,69 @@
+// org.wcbroker.Lease1: one lease on the bus, live view of the lease table.
+#pragma once
+
+#include "bus-credentials.hpp"
+#include "lease.hpp"
+
+#include "org.wcbroker.Lease1-adaptor.h"
+
+#include <sdbus-c++/sdbus-c++.h>
+
+namespace wcbroker {
+
+class Broker;
+
+class LeaseObject final
+    : public sdbus::AdaptorInterfaces<org::wcbroker::Lease1_adaptor, sdbus::ManagedObject_adaptor,
+          sdbus::Properties_adaptor> {
+public:
+    LeaseObject(sdbus::IConnection& connection, Broker& broker, BusCredentials& credentials, const Lease& lease);
+    ~LeaseObject();
+
+    // What a reload may change; the rest of a lease never does.
+    void refresh(const Lease& lease);
+
+private:
+
+    void Release() override;
+    uint64_t Id() override;
+    sdbus::ObjectPath Device() override;
+    std::string Address() override;
+    uint32_t Bar() override;
+    uint64_t Offset() override;
+    uint64_t Length() override;
+    std::string Access() override;
+    std::string Memtype() override;
+    std::string Verification() override;
+    std::string Mechanism() override;
+    std::string RangeEnforcement() override;
+    std::string Owner() override;
+    uint32_t Uid() override;
+    uint32_t Pid() override;
+    std::string Rule() override;
+    uint64_t PolicyGeneration() override;
+    std::string Label() override;
+    uint64_t CreatedRealtime() override;
+    bool AuditOnly() override;
+
+    Broker& broker_;
+    BusCredentials& credentials_;
+    // A copy, not a lookup: the object can outlive its lease for a moment
+    // (until the InterfacesRemoved signal is out) and must still answer.
+    std::uint64_t id_;
+    std::string address_;
+    AccessRequest request_;
+    wcbroker::Memtype memtype_;
+    std::string verification_;
+    std::string mechanism_;
+    wcbroker::RangeEnforcement range_enforcement_;
+    std::string owner_;
+    uid_t uid_;
+    pid_t pid_;
+    std::string rule_;
+    std::uint64_t policy_generation_;
+    std::string label_;
+    std::uint64_t created_realtime_usec_;
+    bool audit_only_;
+};
+
+} // namespace wcbroker

@@ -1,0 +1,36 @@
+#include "audit-log.hpp"
+
+#include <gtest/gtest.h>
+#include <set>
+
+namespace wcbroker {
+namespace {
+
+TEST(AuditLog, LineCarriesCallerFieldsAndMessageQuotedWhereNeeded)
+{
+    AuditRecord record;
+    record.kind = AuditKind::AcquireDenied;
+    record.message = "denied: no rule";
+    record.bus_name = ":1.7";
+    record.caller = CallerIdentity{1001, {1001, 2000}, 4242, std::string("x.service"), std::string("/system.slice/x.service")};
+    record.with("DEVICE", "0000:3b:00.0").with("RULE", "'r' (policy.toml:3:1)");
+    EXPECT_EQ(audit_line(record),
+        "audit: kind=acquire-denied bus_name=:1.7 uid=1001 gids=1001,2000 pid=4242 unit=x.service "
+        "cgroup=/system.slice/x.service device=0000:3b:00.0 rule=\"'r' (policy.toml:3:1)\" message=\"denied: no rule\"");
+}
+
+TEST(AuditLog, EveryKindHasItsOwnStableMessageId)
+{
+    std::set<std::string_view> ids;
+    for (AuditKind kind : {AuditKind::AcquireGranted, AuditKind::AcquireDenied, AuditKind::AcquireAuditOnly,
+             AuditKind::AcquireFailed, AuditKind::LeaseReleased, AuditKind::LeaseOwnerGone, AuditKind::LeaseRevoked,
+             AuditKind::PolicyReloaded, AuditKind::PolicyRejected}) {
+        EXPECT_EQ(audit_message_id(kind).size(), 32u);
+        ids.insert(audit_message_id(kind));
+    }
+    EXPECT_EQ(ids.size(), 9u);
+    EXPECT_EQ(audit_message_id(AuditKind::AcquireDenied), "d1073652c5574586a0239c95f9a4f2bd");
+}
+
+} // namespace
+} // namespace wcbroker

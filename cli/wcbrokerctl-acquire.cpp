@@ -4,6 +4,7 @@
 #include "bus-client.hpp"
 #include "byte-size.hpp"
 #include "online-options.hpp"
+#include "pci-address.hpp"
 #include "verbs.hpp"
 #include "wcbroker.h"
 
@@ -36,8 +37,8 @@ released at once; with it, held until interrupted, revoked, or timed out.
   --json                print JSON lines
   --bus ADDRESS         use this bus instead of the system bus
 
-Exit status: 0 done, 1 refused or revoked, 2 usage error, 3 wcbrokerd
-unreachable or the mapping failed.
+Exit status: 0 done, 1 refused (by wcbrokerd, or by the kernel's mmap) or
+revoked while held, 2 usage error, 3 wcbrokerd unreachable.
 )";
 
 struct Arguments {
@@ -106,7 +107,10 @@ int parse(int argc, char** argv, Arguments& args)
         return usage_error("acquire", "give BDF BAR, or BDF BAR OFFSET LENGTH");
     if (args.access.empty())
         return usage_error("acquire", "--access wc|uc is required");
-    args.device = argv[optind];
+    auto device = canonical_pci_address(argv[optind]);
+    if (!device)
+        return usage_error("acquire", "'" + std::string(argv[optind]) + "' is not a PCI address such as 0000:3b:00.0");
+    args.device = *device;
     auto bar = parse_number(argv[optind + 1]);
     if (!bar || *bar > 5)
         return usage_error("acquire", "BAR is an index from 0 to 5");
@@ -181,6 +185,10 @@ int run_acquire(int argc, char** argv)
     }
 
     // Block the signals the hold loop waits for before anything else runs.
+    // A background job of a non-interactive shell starts with SIGINT
+    // ignored, and an ignored signal never reaches a signalfd.
+    std::signal(SIGINT, SIG_DFL);
+    std::signal(SIGTERM, SIG_DFL);
     sigset_t signals;
     sigemptyset(&signals);
     sigaddset(&signals, SIGINT);

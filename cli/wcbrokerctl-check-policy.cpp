@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <getopt.h>
 #include <iostream>
+#include <unistd.h>
 
 namespace wcbroker::cli {
 namespace {
@@ -70,6 +71,7 @@ int run_check_policy(int argc, char** argv)
 
     LoadOptions load_options;
     load_options.unknown_names_are_errors = true;
+    load_options.page_size = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
     LoadResult result = files.empty()
         ? load_policy(policy_dir ? policy_sources_in(*policy_dir) : default_policy_sources(), load_options)
         : load_policy_files(files, load_options);

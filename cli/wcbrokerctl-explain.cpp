@@ -17,6 +17,7 @@
 #include <grp.h>
 #include <iostream>
 #include <pwd.h>
+#include <unistd.h>
 #include <vector>
 
 namespace wcbroker::cli {
@@ -221,8 +222,10 @@ int parse_arguments(int argc, char** argv, Arguments& args)
     args.positional.assign(argv + optind, argv + argc);
     if (!args.positional.empty()) {
         if (args.device || args.device_facts_file || args.uid || !args.gids.empty() || args.bar || args.policy_dir
-            || !args.policy_files.empty())
-            return usage_error("explain", "asking the daemon (BDF BAR ...) takes only --access, --json and --bus");
+            || !args.policy_files.empty() || args.length || args.offset != 0 || args.unit || args.cgroup
+            || args.sysfs_root != "/")
+            return usage_error("explain", "asking the daemon (BDF BAR [OFFSET LENGTH]) takes only --access, --json "
+                                          "and --bus; the daemon knows who you are");
         if (args.positional.size() != 2 && args.positional.size() != 4)
             return usage_error("explain", "give BDF BAR, or BDF BAR OFFSET LENGTH");
         if (!args.access)
@@ -361,7 +364,7 @@ int explain_online(const Arguments& args)
             // The whole BAR: ask the daemon how big it is.
             using Bar = sdbus::Struct<uint32_t, uint64_t, uint64_t, std::string, bool, bool, std::string>;
             for (const auto& [path, properties] : objects_with(managed_objects(*connection), device_interface)) {
-                if (properties.at("Address").get<std::string>() != args.positional[0])
+                if (properties.at("Address").get<std::string>() != canonical_pci_address(args.positional[0]).value_or(args.positional[0]))
                     continue;
                 for (const Bar& b : properties.at("Bars").get<std::vector<Bar>>()) {
                     if (std::get<0>(b) == *bar)
@@ -428,6 +431,7 @@ int run_explain(int argc, char** argv)
     // As the daemon does: unknown names warn, because accounts can appear later.
     LoadOptions load_options;
     load_options.unknown_names_are_errors = false;
+    load_options.page_size = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
     LoadResult loaded = !args.policy_files.empty()
         ? load_policy_files(args.policy_files, load_options)
         : load_policy(args.policy_dir ? policy_sources_in(*args.policy_dir) : default_policy_sources(), load_options);

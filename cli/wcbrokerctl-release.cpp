@@ -12,8 +12,10 @@ namespace {
 constexpr const char* help_text = R"(Usage: wcbrokerctl release [--bus ADDRESS] LEASE
 
 Release a lease, given as its number or object path (see 'wcbrokerctl
-list-leases'). Its owner may release it, and root may release any lease;
-the client's mapping is not affected until it unmaps (docs/kernel-mechanisms.md).
+list-leases'). A lease belongs to the bus connection that acquired it, so
+from this command only root can release one: a client releases its own by
+unmapping (libwcbroker) or by disconnecting. The client's mapping is not
+affected until it unmaps (docs/kernel-mechanisms.md).
 
 Exit status: 0 released, 1 refused or no such lease, 2 usage error,
 3 wcbrokerd unreachable.

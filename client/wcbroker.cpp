@@ -101,8 +101,8 @@ int open_with(wcbroker_session** out, std::unique_ptr<sdbus::IConnection> (*conn
 {
     if (out == nullptr)
         return fail(error, EINVAL, "wcbroker_session_open: session is NULL");
+    auto session = std::make_unique<wcbroker_session>();
     try {
-        auto session = std::make_unique<wcbroker_session>();
         session->connection = connect(address);
         session->broker = sdbus::createProxy(*session->connection, service, broker_path);
         session->broker->finishRegistration();
@@ -112,10 +112,18 @@ int open_with(wcbroker_session** out, std::unique_ptr<sdbus::IConnection> (*conn
         session->revoked_match = session->connection->addMatch(
             "type='signal',sender='org.wcbroker.Broker1',interface='org.wcbroker.Lease1',member='Revoked'",
             [raw](sdbus::Message& message) { dispatch_revoked(raw, message); });
+    } catch (const sdbus::Error& e) {
+        return fail(error, ECONNREFUSED, "cannot connect to the system bus: " + e.getMessage());
+    } catch (const std::exception& e) {
+        return fail(error, EIO, e.what());
+    }
+    // Fail now, not at the first map, when wcbrokerd is not there.
+    try {
+        session->broker->getProperty("Version").onInterface(broker_interface);
         *out = session.release();
         return 0;
     } catch (const sdbus::Error& e) {
-        return fail(error, ECONNREFUSED, "cannot connect to the system bus: " + e.getMessage());
+        return fail(error, ECONNREFUSED, "wcbrokerd does not answer on the system bus: " + e.getMessage());
     } catch (const std::exception& e) {
         return fail(error, EIO, e.what());
     }
@@ -129,6 +137,20 @@ void release_resources(wcbroker_mapping* mapping)
         ::close(mapping->fd);
     mapping->address = MAP_FAILED;
     mapping->fd = -1;
+}
+
+// While a call waits for its reply, sd-bus reads and queues whatever else
+// arrives, such as a Revoked signal; the socket is then no longer readable,
+// so a client polling wcbroker_session_fd() would not learn of it. Every
+// call that talks to the bus therefore dispatches what it queued.
+void dispatch_queued(wcbroker_session* session)
+{
+    try {
+        while (session->connection->processPendingRequest()) {
+        }
+    } catch (const sdbus::Error&) {
+        // The connection's trouble shows up at the next call.
+    }
 }
 
 } // namespace
@@ -196,6 +218,7 @@ int wcbroker_map(wcbroker_session* session, const struct wcbroker_map_request* r
         session->mappings.emplace(mapping->lease_path, mapping.get());
     } catch (const sdbus::Error& e) {
         release_resources(mapping.get());
+        dispatch_queued(session);
         return fail(error, e);
     } catch (const std::exception& e) {
         release_resources(mapping.get());
@@ -213,6 +236,7 @@ int wcbroker_map(wcbroker_session* session, const struct wcbroker_map_request* r
         return fail(error, saved, "mmap of " + lease_path + " failed: " + std::strerror(saved));
     }
     *out = mapping.release();
+    dispatch_queued(session);
     return 0;
 }
 
@@ -233,9 +257,12 @@ int wcbroker_unmap(wcbroker_mapping* mapping)
                 result = -errno_for(e);
         }
     }
-    if (mapping->session != nullptr)
-        mapping->session->mappings.erase(mapping->lease_path);
+    wcbroker_session* session = mapping->session;
+    if (session != nullptr)
+        session->mappings.erase(mapping->lease_path);
     delete mapping;
+    if (session != nullptr)
+        dispatch_queued(session);
     return result;
 }
 

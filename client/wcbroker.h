@@ -65,7 +65,8 @@ struct wcbroker_map_request {
     { sizeof(struct wcbroker_map_request), NULL, 0, 0, 0, WCBROKER_WRITE_COMBINE, 0, NULL }
 
 /* Connects to wcbrokerd on the system bus ($DBUS_SYSTEM_BUS_ADDRESS is
- * honoured). -ECONNREFUSED when the bus or wcbrokerd cannot be reached. */
+ * honoured) and checks that it answers. -ECONNREFUSED when the bus or
+ * wcbrokerd cannot be reached. */
 WCBROKER_EXPORT int wcbroker_session_open(wcbroker_session **session, char **error);
 
 /* Connects to the bus at `address` instead, e.g. "unix:path=/run/x". */
@@ -102,9 +103,10 @@ WCBROKER_EXPORT const char *wcbroker_mapping_range_enforcement(const wcbroker_ma
 WCBROKER_EXPORT int wcbroker_mapping_revoked(const wcbroker_mapping *mapping);
 WCBROKER_EXPORT const char *wcbroker_mapping_revoked_reason(const wcbroker_mapping *mapping);
 
-/* Revocation: called from wcbroker_session_process() when wcbrokerd revokes
- * a lease (device unbound or removed, policy changed). Stop using the
- * mapping, then wcbroker_unmap() it. */
+/* Revocation: called when wcbrokerd revokes a lease (device unbound or
+ * removed, policy changed), from wcbroker_session_process(), or from
+ * wcbroker_map() and wcbroker_unmap() for revocations that arrived while they
+ * waited for wcbrokerd. Stop using the mapping, then wcbroker_unmap() it. */
 typedef void (*wcbroker_revoked_fn)(wcbroker_mapping *mapping, const char *reason, void *userdata);
 WCBROKER_EXPORT void wcbroker_session_on_revoked(wcbroker_session *session, wcbroker_revoked_fn callback, void *userdata);
 

@@ -148,20 +148,39 @@ void Broker::audit_acquire(AuditKind kind, const Caller& caller, const Validated
 
 Expected<AcquireGrant> Broker::acquire(const Caller& caller, const AcquireArguments& arguments)
 {
+    // Refusals before the policy is asked are audited too: probing for
+    // devices and ranges is worth seeing.
+    auto refuse = [&](BrokerError error) -> Expected<AcquireGrant> {
+        AuditRecord record;
+        record.kind = AuditKind::AcquireFailed;
+        record.message = "refused before the policy was asked: " + error.message;
+        record.bus_name = caller.bus_name;
+        record.caller = caller.identity;
+        record.with("DEVICE", arguments.device)
+            .with("BAR", std::to_string(arguments.bar))
+            .with("OFFSET", format_hex(arguments.offset))
+            .with("LENGTH", format_hex(arguments.length))
+            .with("ACCESS", arguments.access)
+            .with("DECISION", "invalid")
+            .with("FAILURE", error.message)
+            .with("POLICY_GENERATION", std::to_string(store_.generation()));
+        audit_.record(record);
+        return error;
+    };
     auto validated = validate(arguments);
     if (!validated)
-        return validated.error();
+        return refuse(validated.error());
     const Validated& request = *validated;
     if (arguments.label.size() > max_label_length || !printable(arguments.label)) {
-        return BrokerError{ErrorKind::InvalidArgument,
-            "options: \"label\" must be at most 64 printable ASCII characters"};
+        return refuse({ErrorKind::InvalidArgument,
+            "options: \"label\" must be at most 64 printable ASCII characters"});
     }
     auto device = served_device(request.address);
     if (!device)
-        return device.error();
+        return refuse(device.error());
     const DeviceRecord& record = **device;
     if (auto invalid = mapper_.check_range(record.facts, request.request))
-        return *invalid;
+        return refuse(*invalid);
 
     // The choke point: the policy's answer for this caller.
     const std::shared_ptr<const Policy> policy = store_.current();
@@ -251,8 +270,12 @@ Expected<AcquireGrant> Broker::acquire(const Caller& caller, const AcquireArgume
     grant.bar_size = record.facts.bar(request.request.bar)->size;
     grant.lease = &leases_.add(std::move(lease));
 
-    auto fields = lease_fields(*grant.lease);
-    fields.insert(fields.end(), decision_fields.begin(), decision_fields.end());
+    auto fields = lease_fields(*grant.lease); // RULE: the rule the lease is charged to
+    fields.emplace_back("POLICY_GENERATION", std::to_string(grant.lease->policy_generation));
+    for (const auto& field : decision_fields) {
+        if (field.first != "RULE")
+            fields.push_back(field);
+    }
     fields.emplace_back("VERIFICATION", grant.lease->verification);
     fields.emplace_back("RANGE_ENFORCEMENT", std::string(range_enforcement_name(grant.lease->range_enforcement)));
     if (!grant.lease->label.empty())
@@ -288,7 +311,9 @@ Expected<ExplainAnswer> Broker::explain(const Caller& caller, const RequestArgum
     const Explanation words = wcbroker::explain(*policy, decision, facts, caller.identity, validated->request);
 
     ExplainAnswer answer;
-    answer.allowed = decision.granted();
+    // The policy's verdict, as the offline explain gives it; in audit mode
+    // the reason says a denial would be granted anyway.
+    answer.allowed = decision.allowed;
     answer.reason = words.reason;
     if (const Rule* rule = decision.rule() != nullptr ? decision.rule() : decision.nearest)
         answer.rule = rule->label();

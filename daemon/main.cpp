@@ -5,6 +5,7 @@
 #include "daemon-options.hpp"
 
 #include <csignal>
+#include <ctime>
 #include <sys/resource.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
@@ -83,7 +84,11 @@ int run(const DaemonOptions& options)
     EventSource stop_term = loop.add_signal(SIGTERM, [&] { loop.exit(0); });
     EventSource stop_int = loop.add_signal(SIGINT, [&] { loop.exit(0); });
     EventSource reload = loop.add_signal(SIGHUP, [&] {
-        sd_notify(0, "RELOADING=1");
+        // MONOTONIC_USEC lets Type=notify-reload match this to its request.
+        struct timespec now {};
+        ::clock_gettime(CLOCK_MONOTONIC, &now);
+        sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu",
+            static_cast<unsigned long long>(now.tv_sec) * 1000000ULL + static_cast<unsigned long long>(now.tv_nsec) / 1000);
         broker.reload_requested_by_signal();
         sd_notifyf(0, "READY=1\nSTATUS=%s", broker.status().c_str());
     });

@@ -14,8 +14,9 @@ constexpr int subject_weight = 3;
 constexpr int bar_weight = 2;
 constexpr int access_weight = 1;
 constexpr int range_weight = 1;
-// Below this a rule shares neither the device nor the caller with the
-// request, and naming it would mislead more than help.
+// A rule must share at least this much with the request to be named: the
+// device, or the caller, or the BAR and access together. Less would mislead
+// more than help.
 constexpr int nearest_threshold = 3;
 
 Decision start_decision(const Policy& policy)

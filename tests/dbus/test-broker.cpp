@@ -277,6 +277,9 @@ TEST_F(BrokerTest, MalformedArgumentsGetClearErrors)
         EXPECT_TRUE(contains(r.err, c.message)) << "wanted: " << c.message << "\ngot: " << r.err;
     }
     EXPECT_EQ(lease_count(), 0u);
+    // Refusals before the policy is asked are audited too.
+    EXPECT_TRUE(contains(daemon_log(), "kind=acquire-failed")) << daemon_log();
+    EXPECT_TRUE(contains(daemon_log(), "decision=invalid"));
 }
 
 TEST_F(BrokerTest, DeviceNotOnVfioSaysWhichDriverHasIt)

@@ -15,8 +15,8 @@ build_packages=(
 test_packages=(
     dbus-daemon dbus-bin umockdev libumockdev-dev
     clang libclang-rt-14-dev
-    qemu-system-x86 busybox-static cpio kmod xz-utils gzip
-    systemd
+    qemu-system-x86 busybox-static cpio kmod xz-utils gzip gcc libc6-dev
+    systemd shellcheck groff-base man-db
 )
 
 case "${1:-test}" in

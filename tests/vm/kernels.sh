@@ -1,0 +1,245 @@
+#!/usr/bin/env bash
+# Fetch and cache Debian kernels for the VM harness, outside the repository.
+#
+# Usage (as a script):
+#   kernels.sh fetch KERNEL...   print one cached kernel dir per KERNEL (downloads if cold)
+#   kernels.sh list              list cached kernels
+#   kernels.sh aliases           list the short names
+# Usage (sourced):  source tests/vm/kernels.sh; dir=$(wcvm_kernel_fetch 6.12)
+#
+# KERNEL is an alias (6.1-cloud, 6.1, 6.12), a Debian package name (meta or versioned), or an
+# existing kernel dir (returned unchanged).  A kernel dir contains:
+#   vmlinuz, config, kernel.env (KVER PKG VERSION META),
+#   modules/usr/lib/modules/KVER/...   the vfio modules and their dependencies, decompressed,
+#                                      with a modules.dep from depmod for this subset,
+#   modules.list                       modules the guest should modprobe, in order.
+#
+# Environment:
+#   WCBROKER_VM_CACHE     cache dir (default /var/cache/wcbroker-vm)
+#   WCVM_EXTRA_MODULES    more module names to include and load (space separated)
+# Exit codes: 0 ok, 1 error, 2 usage, 77 a required tool is missing.
+#
+# Why not install the package: that would write the host's /boot and run initramfs hooks.
+# Why decompress modules: 6.12 ships .ko.xz and busybox modprobe/insmod cannot be relied on to
+# decompress; plain .ko also compresses better inside the gzip initramfs.
+
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+# Modules the harness loads.  vfio_virqfd is a module only up to 6.1 (merged into vfio later).
+WCVM_KERNEL_MODULES_REQUIRED="vfio vfio_iommu_type1 vfio_pci vfio_pci_core irqbypass"
+WCVM_KERNEL_MODULES_OPTIONAL="vfio_virqfd"
+
+# Alias -> the package apt resolves to the current versioned image.
+wcvm_kernel_meta() {
+    case $1 in
+        6.1-cloud | cloud) echo linux-image-cloud-amd64 ;;
+        6.1) echo linux-image-amd64 ;;
+        6.12) echo linux-image-6.12-amd64 ;;
+        *) echo "$1" ;;
+    esac
+}
+
+# Follow "Depends: linux-image-..." (apt-cache depends) until a package has none: that one
+# ships the vmlinuz.  Prints "PKG VERSION", or nothing when the apt lists do not know it.
+# One `depends` per hop and one `show` for the final version (each apt-cache call is slow;
+# wcvm_apt_memo spares them while the lists do not change).
+wcvm_kernel_resolve() {
+    local pkg=$1 next i ver
+    for i in 1 2 3 4; do
+        next=$(apt-cache depends "$pkg" 2>/dev/null |
+            awk '$1 == "Depends:" && $2 ~ /^linux-image-/ && $2 !~ /-unsigned$/ {print $2; exit}') ||
+            return 0
+        [[ -n "$next" ]] || break
+        [[ $i -lt 4 ]] || wcvm_die "dependency chain from $1 too long"
+        pkg=$next
+    done
+    ver=$(apt-cache show --no-all-versions "$pkg" 2>/dev/null | awk '/^Version:/ {print $2; exit}') ||
+        return 0
+    [[ -z "$ver" ]] || echo "$pkg $ver"
+}
+
+wcvm_modname() {
+    local m
+    m=$(basename "$1")
+    m=${m%%.ko*}
+    echo "${m//-/_}"
+}
+
+# wcvm_kernel_trim ROOT DEST : from an extracted linux-image tree, keep only what the guest
+# needs: vmlinuz, config, and the closure of the wanted modules over modules.dep.
+wcvm_kernel_trim() {
+    local root=$1 dest=$2 vmlinuz krel moddir m want=() have
+    vmlinuz=$(find "$root/boot" -maxdepth 1 -name 'vmlinuz-*' | head -n1)
+    [[ -n "$vmlinuz" ]] || wcvm_die "no boot/vmlinuz-* in package"
+    krel=${vmlinuz##*/vmlinuz-}
+    local base=""
+    for base in "$root" "$root/usr" ""; do
+        [[ -z "$base" || -d "$base/lib/modules/$krel/kernel" ]] && break
+    done
+    [[ -n "$base" ]] || wcvm_die "no lib/modules/$krel in package"
+    moddir="$base/lib/modules/$krel"
+    # The .deb does not ship modules.dep (its postinst runs depmod): generate it for the
+    # whole extracted tree, exactly as an install would, then read it.
+    [[ -f "$moddir/modules.dep" ]] || depmod -b "$base" "$krel" ||
+        wcvm_die "depmod on the extracted $krel tree failed"
+
+    mkdir -p "$dest"
+    cp "$vmlinuz" "$dest/vmlinuz"
+    cp "$root/boot/config-$krel" "$dest/config"
+
+    # name -> path (relative to moddir) and name -> deps, from modules.dep.
+    declare -A path deps
+    local line file rest
+    while IFS= read -r line; do
+        file=${line%%:*}
+        rest=${line#*:}
+        m=$(wcvm_modname "$file")
+        path[$m]=$file
+        deps[$m]=$rest
+    done <"$moddir/modules.dep"
+
+    for m in $WCVM_KERNEL_MODULES_REQUIRED ${WCVM_EXTRA_MODULES:-} $WCVM_KERNEL_MODULES_OPTIONAL; do
+        m=${m//-/_}
+        if [[ -n "${path[$m]:-}" ]]; then
+            want+=("$m")
+        elif grep -q "/${m//_/[-_]}\.ko" "$moddir/modules.builtin" 2>/dev/null; then
+            wcvm_log "$krel: $m is built in"
+        elif [[ " $WCVM_KERNEL_MODULES_OPTIONAL " == *" $m "* ]]; then
+            wcvm_log "$krel: optional module $m does not exist (fine)"
+        else
+            wcvm_die "$krel: module $m neither in modules.dep nor built in"
+        fi
+    done
+
+    # Transitive closure; modules.dep already lists the full closure per module, but walking
+    # it keeps us correct if a future depmod emits only direct dependencies.
+    declare -A seen
+    local queue=("${want[@]}") d
+    while [[ ${#queue[@]} -gt 0 ]]; do
+        m=${queue[0]}
+        queue=("${queue[@]:1}")
+        [[ -z "${seen[$m]:-}" ]] || continue
+        seen[$m]=1
+        for d in ${deps[$m]}; do
+            queue+=("$(wcvm_modname "$d")")
+        done
+    done
+
+    local out="$dest/modules/usr/lib/modules/$krel"
+    mkdir -p "$out"
+    for m in "${!seen[@]}"; do
+        file=${path[$m]}
+        mkdir -p "$out/$(dirname "$file")"
+        case $file in
+            *.ko.xz) xz -dc "$moddir/$file" >"$out/${file%.xz}" ;;
+            *.ko.zst) zstd -qdc "$moddir/$file" >"$out/${file%.zst}" ;;
+            *.ko.gz) gzip -dc "$moddir/$file" >"$out/${file%.gz}" ;;
+            *) cp "$moddir/$file" "$out/$file" ;;
+        esac
+    done
+    for have in modules.builtin modules.builtin.modinfo modules.order; do
+        [[ ! -f "$moddir/$have" ]] || cp "$moddir/$have" "$out/"
+    done
+    # modules.dep for exactly this subset, pointing at the decompressed files.
+    depmod -b "$dest/modules/usr" "$krel" ||
+        wcvm_die "depmod failed for $krel"
+    printf '%s\n' "${want[@]}" >"$dest/modules.list"
+    printf 'KVER=%q\n' "$krel" >"$dest/kernel.env"
+    have=$(printf '%s ' "${!seen[@]}")
+    wcvm_log "$krel: kept modules: $have"
+}
+
+# wcvm_kernel_fetch KERNEL : print the cached kernel dir, downloading on a cold cache.
+wcvm_kernel_fetch() {
+    local arg=$1 meta cache resolved pkg ver dir tmp deb
+    if [[ -d "$arg" && -f "$arg/kernel.env" ]]; then
+        (cd "$arg" && pwd)
+        return 0
+    fi
+    wcvm_require_tools apt-get apt-cache dpkg-deb depmod xz flock
+    meta=$(wcvm_kernel_meta "$arg")
+    cache=$(wcvm_cache_dir)
+    mkdir -p "$cache/kernels"
+
+    resolved=$(wcvm_apt_memo "kernel-$meta" wcvm_kernel_resolve "$meta")
+    if [[ -z "$resolved" ]]; then
+        # The lists do not know the package: reuse the last resolution if we have one (a warm
+        # cache must work offline), otherwise the lists are missing and need an update.
+        if [[ -e "$cache/kernels/$meta/kernel.env" ]]; then
+            wcvm_log "apt does not know $meta; using cached $(readlink "$cache/kernels/$meta")"
+            (cd "$cache/kernels/$meta" && pwd -P)
+            return 0
+        fi
+        wcvm_apt_update_once || true
+        resolved=$(wcvm_kernel_resolve "$meta")
+        [[ -n "$resolved" ]] || wcvm_die "apt knows no kernel package '$meta'"
+    fi
+    read -r pkg ver <<<"$resolved"
+    dir="$cache/kernels/${pkg}_${ver//:/%3a}"
+    # A different module set is a different cache entry, not a silently stale one.
+    if [[ -n "${WCVM_EXTRA_MODULES:-}" ]]; then
+        dir+="+m$(echo "$WCVM_EXTRA_MODULES" | tr ' ' '\n' | sort -u | wcvm_sha256 | cut -c1-8)"
+    fi
+
+    if [[ ! -e "$dir/kernel.env" ]]; then
+        wcvm_lock "kernel-$pkg"
+        if [[ ! -e "$dir/kernel.env" ]]; then
+            wcvm_log "downloading $pkg $ver (for $meta)"
+            # Fixed name under the lock: a run killed mid-download leaves debris the next
+            # run removes, instead of a growing pile of 100 MB temp dirs.
+            tmp="$cache/kernels/.tmp-$pkg"
+            rm -rf "$tmp"
+            mkdir -p "$tmp"
+            deb=$(wcvm_apt_download "$pkg" "$ver" "$tmp")
+            wcvm_log "extracting $(basename "$deb")"
+            dpkg-deb -x "$deb" "$tmp/root"
+            wcvm_kernel_trim "$tmp/root" "$tmp/kernel"
+            {
+                printf 'PKG=%q\nVERSION=%q\nMETA=%q\n' "$pkg" "$ver" "$meta"
+            } >>"$tmp/kernel/kernel.env"
+            rm -rf "$dir"
+            mv "$tmp/kernel" "$dir"
+            rm -rf "$tmp"
+        fi
+    fi
+    # Remember the resolution so a warm cache works without apt lists.
+    [[ -n "${WCVM_EXTRA_MODULES:-}" ]] || ln -sfn "$(basename "$dir")" "$cache/kernels/$meta"
+    printf '%s\n' "$dir"
+}
+
+wcvm_kernel_main() {
+    set -euo pipefail
+    local cmd=${1:-}
+    shift || true
+    case $cmd in
+        fetch)
+            [[ $# -gt 0 ]] || { echo "usage: $0 fetch KERNEL..." >&2; exit 2; }
+            local k
+            for k in "$@"; do wcvm_kernel_fetch "$k"; done
+            ;;
+        list)
+            local cache d
+            cache=$(wcvm_cache_dir)
+            for d in "$cache"/kernels/*/kernel.env; do
+                [[ -e "$d" ]] || continue
+                [[ ! -L "$(dirname "$d")" ]] || continue
+                # shellcheck disable=SC2016  # expanded by the inner bash
+                bash -c 'source "$1" && echo "$KVER $PKG $VERSION ${1%/*}"' _ "$d"
+            done
+            ;;
+        aliases)
+            echo "6.1-cloud -> linux-image-cloud-amd64"
+            echo "6.1       -> linux-image-amd64"
+            echo "6.12      -> linux-image-6.12-amd64"
+            ;;
+        *)
+            wcvm_usage "${BASH_SOURCE[0]}"
+            ;;
+    esac
+}
+
+# Run only when executed, so the file can also be sourced for its functions.
+if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
+    wcvm_kernel_main "$@"
+fi

@@ -1,0 +1,193 @@
+# shellcheck shell=bash
+# Shared helpers for the wcbroker QEMU harness (tests/vm/).  Sourced, never run.
+#
+# Conventions every script here follows:
+#   - log lines go to stderr, prefixed "wcvm:", so stdout stays usable for results/paths;
+#   - a missing host tool is not a test failure: print "SKIP: <reason>" and exit 77
+#     (the automake/meson convention for "skipped");
+#   - everything downloaded or built lives in the cache dir, never in the repository.
+
+# Guard against double sourcing (kernels.sh and build-initramfs.sh both source us).
+if [[ -n "${WCVM_LIB_SOURCED:-}" ]]; then
+    return 0
+fi
+WCVM_LIB_SOURCED=1
+# Without this, a failure inside x=$(f) does not stop f: f would go on with empty values.
+shopt -s inherit_errexit
+
+WCVM_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+readonly WCVM_DIR
+readonly WCVM_EXIT_SKIP=77
+
+# wcvm_usage FILE : print FILE's leading comment block (its documentation) and exit 2.
+wcvm_usage() {
+    awk 'NR == 1 { next } /^# shellcheck/ { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "$1" >&2
+    exit 2
+}
+
+wcvm_log() { printf 'wcvm: %s\n' "$*" >&2; }
+wcvm_die() { printf 'wcvm: error: %s\n' "$*" >&2; exit 1; }
+
+# Loud on purpose: CI logs are skimmed, and a silently skipped VM test looks like a pass.
+wcvm_skip() {
+    printf '\n*** SKIP: %s ***\n' "$*" >&2
+    printf 'SKIP: %s\n' "$*"
+    exit "$WCVM_EXIT_SKIP"
+}
+
+# wcvm_require_tools TOOL... : skip (77) naming the first tool that is missing.
+wcvm_require_tools() {
+    local t
+    for t in "$@"; do
+        command -v "$t" >/dev/null 2>&1 || wcvm_skip "required tool '$t' not found (install it: see tests/vm/README.md)"
+    done
+}
+
+# Cache directory.  The default is system-wide so developers and CI on one machine share the
+# downloads; an unprivileged user who cannot write there falls back to their own cache.
+wcvm_cache_dir() {
+    local dir=${WCBROKER_VM_CACHE:-/var/cache/wcbroker-vm}
+    if [[ -z "${WCBROKER_VM_CACHE:-}" ]] && ! { mkdir -p "$dir" 2>/dev/null && [[ -w "$dir" ]]; }; then
+        dir=${XDG_CACHE_HOME:-$HOME/.cache}/wcbroker-vm
+    fi
+    mkdir -p "$dir" || wcvm_die "cannot create cache dir $dir (set WCBROKER_VM_CACHE)"
+    printf '%s\n' "$dir"
+}
+
+# wcvm_lock NAME : take an exclusive lock held until the calling process exits, so two
+# parallel test runs do not download or extract into the same cache entry at once.
+wcvm_lock() {
+    local cache fd
+    cache=$(wcvm_cache_dir)
+    mkdir -p "$cache/locks"
+    exec {fd}>"$cache/locks/$1.lock"
+    flock "$fd"
+}
+
+wcvm_sha256() { sha256sum "$@" | awk '{print $1}'; }
+
+# --- apt ------------------------------------------------------------------------------------
+
+# Each apt-cache call costs 0.5-1 s here (no pkgcache.bin), which dominated a warm run.  An
+# answer can only change when the package lists change, so remember answers keyed by the
+# lists' names and mtimes.
+wcvm_apt_stamp() {
+    stat -c '%n %Y' /var/lib/apt/lists/*Packages* 2>/dev/null | wcvm_sha256
+}
+
+# wcvm_apt_memo KEY COMMAND... : print COMMAND's output, from the memo if the lists did not
+# change since it was stored.  Empty output (unknown package) is not remembered.
+wcvm_apt_memo() {
+    local key=$1 cache stamp file out
+    shift
+    cache=$(wcvm_cache_dir)
+    stamp=$(wcvm_apt_stamp)
+    file="$cache/apt-memo/$key"
+    if [[ -f "$file" && "$(head -n1 "$file")" == "$stamp" ]]; then
+        tail -n +2 "$file"
+        return 0
+    fi
+    out=$("$@")
+    if [[ -n "$out" ]]; then
+        mkdir -p "$cache/apt-memo"
+        printf '%s\n%s\n' "$stamp" "$out" >"$file.$$"
+        mv -f "$file.$$" "$file"
+    fi
+    printf '%s\n' "$out"
+}
+
+# apt-cache answers from the local lists only; no output means the lists are missing/stale.
+wcvm_apt_candidate() {
+    apt-cache policy "$1" 2>/dev/null | awk '/^  Candidate:/ {print $2}' | grep -v '^(none)$' || true
+}
+
+wcvm_apt_updated=0
+# apt-get update at most once per process, and only when something actually failed.
+wcvm_apt_update_once() {
+    [[ $wcvm_apt_updated == 0 ]] || return 1
+    wcvm_apt_updated=1
+    if [[ $(id -u) != 0 ]]; then
+        wcvm_log "apt lists look missing or stale, and only root can run apt-get update"
+        return 1
+    fi
+    wcvm_log "apt lists missing or stale: running apt-get update"
+    apt-get update -qq >&2
+}
+
+# wcvm_apt_download PKG VERSION DIR : download PKG=VERSION into DIR and print the .deb path.
+# Retries once after apt-get update, because a 404 usually means the lists are stale.
+wcvm_apt_download() {
+    local pkg=$1 ver=$2 dir=$3 opts=()
+    # `cd ""` succeeds in bash and would download into the current directory.
+    [[ -n "$dir" && -d "$dir" ]] || wcvm_die "download dir '$dir' missing"
+    # As root apt drops to user _apt for downloads and warns when _apt cannot write the
+    # target dir; the cache dir is root's, so tell apt to stay root (what it falls back to).
+    [[ $(id -u) != 0 ]] || opts=(-o APT::Sandbox::User=root)
+    if ! (cd "$dir" && apt-get download -q "${opts[@]}" "$pkg=$ver" >&2); then
+        wcvm_apt_update_once || wcvm_die "apt-get download $pkg=$ver failed"
+        (cd "$dir" && apt-get download -q "${opts[@]}" "$pkg=$ver" >&2) ||
+            wcvm_die "apt-get download $pkg=$ver failed after apt-get update"
+    fi
+    local deb
+    deb=$(find "$dir" -maxdepth 1 -name "${pkg}_*.deb" | head -n1)
+    [[ -n "$deb" ]] || wcvm_die "apt-get download $pkg left no .deb in $dir"
+    printf '%s\n' "$deb"
+}
+
+# wcvm_deb_tree PKG : download and dpkg-deb -x PKG (candidate version) into the cache once;
+# print the extracted tree.  Warm cache: no network, one apt-cache call.
+# Used for udev; kernels have their own trimming logic in kernels.sh.
+wcvm_deb_tree() {
+    local pkg=$1 cache ver dir tmp deb
+    cache=$(wcvm_cache_dir)
+    ver=$(wcvm_apt_memo "candidate-$pkg" wcvm_apt_candidate "$pkg")
+    if [[ -z "$ver" ]]; then
+        # Lists missing: reuse whatever version we extracted before, else update and retry.
+        if [[ -L "$cache/debs/$pkg" && -e "$cache/debs/$pkg/.complete" ]]; then
+            readlink -f "$cache/debs/$pkg"
+            return 0
+        fi
+        wcvm_apt_update_once || true
+        ver=$(wcvm_apt_candidate "$pkg")
+        [[ -n "$ver" ]] || wcvm_die "apt knows no package $pkg"
+    fi
+    dir="$cache/debs/${pkg}_${ver//:/%3a}"
+    if [[ ! -e "$dir/.complete" ]]; then
+        mkdir -p "$cache/debs"
+        wcvm_lock "deb-$pkg"
+        if [[ ! -e "$dir/.complete" ]]; then
+            wcvm_log "downloading $pkg $ver"
+            tmp="$cache/debs/.tmp-$pkg"
+            rm -rf "$tmp"
+            mkdir -p "$tmp"
+            deb=$(wcvm_apt_download "$pkg" "$ver" "$tmp")
+            dpkg-deb -x "$deb" "$tmp/root"
+            touch "$tmp/root/.complete"
+            rm -rf "$dir"
+            mv "$tmp/root" "$dir"
+            rm -rf "$tmp"
+        fi
+    fi
+    ln -sfn "$(basename "$dir")" "$cache/debs/$pkg"
+    printf '%s\n' "$dir"
+}
+
+# --- static helpers (setids, wc-poke) ---------------------------------------------------------
+
+# wcvm_helper NAME : build tests/vm/NAME.c statically into the cache (keyed by source hash)
+# and print the binary path.  Static so it needs nothing in the guest and runs on the host too.
+wcvm_helper() {
+    local name=$1 src cache out
+    src="$WCVM_DIR/$name.c"
+    [[ -f "$src" ]] || wcvm_die "no helper source $src"
+    cache=$(wcvm_cache_dir)
+    out="$cache/helpers/$name-$(wcvm_sha256 "$src" | cut -c1-16)"
+    if [[ ! -x "$out" ]]; then
+        wcvm_require_tools gcc
+        mkdir -p "$cache/helpers"
+        gcc -static -O2 -Wall -Wextra -Werror -o "$out.tmp.$$" "$src" >&2 ||
+            wcvm_die "building $name failed (gcc -static needs libc6-dev)"
+        mv -f "$out.tmp.$$" "$out"
+    fi
+    printf '%s\n' "$out"
+}

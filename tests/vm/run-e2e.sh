@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# wcbroker's end-to-end test on real kernels under QEMU (issue #5): builds a
+# guest with the project's own binaries, bus policy and udev rules, runs
+# scenarios/e2e.sh, and checks on the host what the guest wrote.
+#
+# Usage: run-e2e.sh [--tap] [--narrate] BUILD_DIR [KERNEL...]
+#   KERNEL defaults to "6.1-cloud 6.12" (see kernels.sh).
+#   --tap      print TAP for meson's test runner (one test per check)
+#   --narrate  print the guest's narration too (the demo)
+# Exit: 0 all passed, 1 a failure, 77 QEMU or another tool is missing (SKIP).
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$here/lib.sh"
+source=$(cd "$here/../.." && pwd)
+
+tap=0 narrate=0
+while [[ $# -gt 0 && $1 == --* ]]; do
+    case $1 in
+    --tap) tap=1 ;;
+    --narrate) narrate=1 ;;
+    *) echo "usage: $0 [--tap] [--narrate] BUILD_DIR [KERNEL...]" >&2; exit 2 ;;
+    esac
+    shift
+done
+[[ $# -ge 1 ]] || { echo "usage: $0 [--tap] [--narrate] BUILD_DIR [KERNEL...]" >&2; exit 2; }
+build=$(cd "$1" && pwd)
+shift
+kernels=("$@")
+[[ ${#kernels[@]} -gt 0 ]] || kernels=(6.1-cloud 6.12)
+
+skip() {
+    if [[ $tap == 1 ]]; then
+        echo "1..0 # SKIP $*"
+        exit 0
+    fi
+    echo "SKIP: $*"
+    exit 77
+}
+command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 is not installed (apt-get install qemu-system-x86)"
+for binary in daemon/wcbrokerd cli/wcbrokerctl; do
+    [[ -x $build/$binary ]] || { echo "FAIL: $build/$binary is not built" >&2; exit 1; }
+done
+set +e
+vfio_user=$(wcvm_helper vfio-user)
+status=$?
+set -e
+[[ $status == 0 ]] || skip "cannot build the static VFIO test helper (gcc -static needs libc6-dev)"
+
+results=$(mktemp)
+trap 'rm -f "$results"' EXIT
+worst=0
+for kernel in "${kernels[@]}"; do
+    workdir=$(mktemp -d "${TMPDIR:-/tmp}/wcbroker-e2e.XXXXXX")
+    set +e
+    "$here/run-vm.sh" -k "$kernel" -s "$here/scenarios/e2e.sh" --workdir "$workdir" \
+        --bin "$build/daemon/wcbrokerd:/usr/sbin/wcbrokerd" \
+        --bin "$build/cli/wcbrokerctl:/usr/bin/wcbrokerctl" \
+        --bin "$vfio_user:/usr/bin/vfio-user" \
+        --file "$source/dbus/org.wcbroker.Broker1.conf:/usr/share/dbus-1/system.d/org.wcbroker.Broker1.conf" \
+        --file "$source/udev-rules/70-wcbroker.rules:/etc/udev/rules.d/70-wcbroker.rules" \
+        --file "$here/scenarios/e2e-policy.toml:/etc/wcbroker/policy.toml" \
+        --host-check "$here/scenarios/e2e-host.sh" >"$results.$kernel" 2>"$workdir/run-vm.stderr"
+    rc=$?
+    set -e
+    case $rc in
+    0) ;;
+    77) [[ $tap == 1 ]] || cat "$results.$kernel"; skip "$(grep -m1 '^SKIP:' "$results.$kernel" | cut -c7-)" ;;
+    *) worst=1 ;;
+    esac
+    if [[ $narrate == 1 ]]; then
+        echo
+        echo "##### Linux $(grep -a -m1 -o 'kernel [^,]*' "$workdir/console.log" | cut -d' ' -f2) under QEMU #####"
+        # The guest's narration and checks, then the host's checks.
+        grep -a -E '^(==|   |PASS:|FAIL:|SKIP:|$)' "$workdir/console.log" || true
+        echo
+        echo "== On the host, after the guest powered off"
+        grep -a '^[A-Z]*: \[[^]]*\] host:' "$results.$kernel" || true
+    fi
+    grep -a -E '^(PASS|FAIL|SKIP):' "$results.$kernel" >>"$results" || true
+    if [[ $rc != 0 && $rc != 77 ]]; then
+        grep -q '^FAIL:' "$results.$kernel" ||
+            echo "FAIL: [$kernel] the guest did not finish (timeout or panic)" >>"$results"
+        echo "e2e on $kernel failed; console, logs and initramfs kept in $workdir" >&2
+        tail -40 "$workdir/run-vm.stderr" >&2
+    else
+        rm -rf "$workdir"
+    fi
+    rm -f "$results.$kernel"
+done
+
+if [[ $tap == 1 ]]; then
+    n=0
+    echo "1..$(wc -l <"$results")"
+    while IFS= read -r line; do
+        n=$((n + 1))
+        case $line in
+        PASS:*) echo "ok $n - ${line#PASS: }" ;;
+        SKIP:*) echo "ok $n - ${line#SKIP: } # SKIP" ;;
+        *) echo "not ok $n - ${line#FAIL: }" ;;
+        esac
+    done <"$results"
+    exit 0
+fi
+[[ $narrate == 1 ]] || cat "$results"
+passed=$(grep -c '^PASS:' "$results" || true)
+failed=$(grep -c '^FAIL:' "$results" || true)
+echo "$passed passed, $failed failed on ${kernels[*]}"
+exit $worst

@@ -1,0 +1,252 @@
+#!/bin/sh
+# wcbroker end to end on a real kernel (issue #5): the project's own
+# wcbrokerd, wcbrokerctl and libwcbroker, the shipped bus policy and udev
+# rules, a real vfio-pci, a real PAT memtype list. Runs as PID 1's child in
+# the guest (busybox sh, as root); unprivileged steps drop ids with setids.
+#
+# Narration lines start with "==" (a step) or three spaces (what was asked,
+# what the kernel did, what was verified); checks are PASS:/FAIL: lines.
+# "WCVM-E2E-PATTERN offset=N length=N pattern=TEXT" lines tell the host
+# check (e2e-host.sh) what it must find in ivshmem's backing file.
+set -u
+
+failures=0
+pass() { echo "PASS: $*"; }
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+check() { # check DESCRIPTION COMMAND...
+    d=$1
+    shift
+    if "$@"; then pass "$d"; else fail "$d"; fi
+}
+step() {
+    echo
+    echo "== $*"
+}
+say() { echo "   $*"; }
+
+A=${WCVM_DEV_A:-}
+B=${WCVM_DEV_B:-}
+SYS=/sys/bus/pci/devices
+LOG=/tmp/wcbrokerd.log
+alice() { setids 1000 1000,2000 -- "$@"; } # uid 1000, also in group 2000 (wcuc)
+bob() { setids 1001 1001 -- "$@"; }
+# For clients started in the background: a plain command, so that $! is the
+# client itself (a backgrounded function would be a subshell).
+ALICE="setids 1000 1000,2000 --"
+
+# wait_for CONDITION-COMMAND... : up to 10 s
+wait_for() {
+    i=0
+    while ! "$@" >/dev/null 2>&1; do
+        i=$((i + 1))
+        [ $i -le 100 ] || return 1
+        sleep 0.1
+    done
+}
+contains() { grep -q -- "$2" "$1"; }
+served() { wcbrokerctl list-devices | grep -q "^$1 "; }
+bind_vfio() {
+    echo vfio-pci >"$SYS/$1/driver_override"
+    echo "$1" >/sys/bus/pci/drivers_probe
+}
+bar_start() { sed -n "$(($2 + 1))p" "$SYS/$1/resource" | cut -d' ' -f1; }
+# The PAT memtype list line covering [START, START + LENGTH), if any.
+pat_covering() {
+    start=$(($1)) end=$(($1 + $2))
+    sed -n 's/^PAT: \[mem 0x\([0-9a-f]*\)-0x\([0-9a-f]*\)\] \(.*\)$/\1 \2 \3/p' /sys/kernel/debug/x86/pat_memtype_list |
+        while read -r s e type; do
+            if [ $((0x$s)) -le $start ] && [ $((0x$e)) -ge $end ]; then
+                echo "$type"
+                break
+            fi
+        done
+}
+
+if [ -z "$A" ] || [ -z "$B" ]; then
+    fail "the guest has device A (ivshmem) and device B"
+    exit 1
+fi
+
+# --- 1 -------------------------------------------------------------------------------
+step "1. wcbrokerd starts with a policy: BAR2 of device A write-combining for uid 1000, its first 4 KiB uncached for group 2000"
+say "device A: $A, ivshmem, BAR2 prefetchable 64-bit (backed by a file on the host)"
+say "device B: $B, BARs not prefetchable; bound to vfio-pci before the daemon starts"
+bind_vfio "$B"
+check "device B is bound to vfio-pci" [ "$(basename "$(readlink "$SYS/$B/driver")")" = vfio-pci ]
+if wcbrokerctl check-policy >/tmp/check-policy.out 2>&1 && grep -q 'file /etc/wcbroker/policy.toml' /tmp/check-policy.out; then
+    pass "wcbrokerctl check-policy accepts /etc/wcbroker/policy.toml"
+else
+    fail "wcbrokerctl check-policy accepts /etc/wcbroker/policy.toml"
+    cat /tmp/check-policy.out
+fi
+sed 's/^/   | /' /tmp/check-policy.out
+wcbrokerd --log-level info 2>"$LOG" &
+daemon=$!
+check "wcbrokerd owns org.wcbroker.Broker1 on the system bus" wait_for wcbrokerctl list-devices
+check "wcbrokerd listens to udev's events (udevd runs)" contains "$LOG" "watching udev uevents"
+check "device B is served from cold-plug" served "$B"
+wcbrokerctl monitor --json >/tmp/monitor.log 2>&1 &
+monitor=$!
+wait_for contains /tmp/monitor.log '"watching"'
+
+# --- 2 -------------------------------------------------------------------------------
+step "2. Device A is bound to vfio-pci after the daemon started (driver_override + drivers_probe)"
+check "device A is not served before the bind" sh -c "! wcbrokerctl list-devices | grep -q '^$A '"
+bind_vfio "$A"
+check "the daemon saw the hotplug bind and serves device A" wait_for served "$A"
+check "wcbrokerctl monitor saw DeviceAdded for A" wait_for contains /tmp/monitor.log "\"device-added\".*$A\|$A.*\"device-added\""
+say "udev's record of the bind (our rules ran):"
+udevadm info "$SYS/$A" | grep -E 'TAGS|SYSTEMD_WANTS|DRIVER' | sed 's/^/   | /'
+check "udev rules tagged A for systemd" sh -c "udevadm info '$SYS/$A' | grep -q 'TAGS=.*:systemd:'"
+check "udev rules pull in wcbrokerd.service for A" sh -c "udevadm info '$SYS/$A' | grep -q 'SYSTEMD_WANTS=wcbrokerd.service'"
+check "udevadm test parses the shipped rules for a bind" sh -c "udevadm test --action=bind '$SYS/$A' >/tmp/udevadm-test.log 2>&1"
+wcbrokerctl show-device "$A" | sed 's/^/   | /'
+
+# --- 3 -------------------------------------------------------------------------------
+step "3. uid 1000 acquires BAR2 [0x1000, 1 MiB) write-combining over D-Bus, maps it, writes a pattern"
+a_bar2=$(bar_start "$A" 2)
+say "asked: wcbrokerctl acquire --access wc $A 2 0x1000 0xff000 (as uid 1000)"
+$ALICE wcbrokerctl acquire --json --access wc --write-pattern "WCBROKER-E2E-" --hold "$A" 2 0x1000 0xff000 \
+    >/tmp/alice-wc.log 2>&1 &
+alice_wc=$!
+if wait_for contains /tmp/alice-wc.log '"event" : "wrote"'; then
+    pass "uid 1000 got an fd, mapped it and wrote through it"
+else
+    fail "uid 1000 got an fd, mapped it and wrote through it"
+fi
+sed 's/^/   | /' /tmp/alice-wc.log
+check "the lease reports memtype write-combining" contains /tmp/alice-wc.log '"memtype" : "write-combining"'
+memtype=$(pat_covering $((a_bar2 + 0x1000)) 0xff000)
+say "kernel: /sys/kernel/debug/x86/pat_memtype_list says '${memtype:-nothing}' for [$a_bar2 + 0x1000, +0xff000) while the client holds it"
+check "the kernel's PAT memtype list agrees: write-combining" [ "$memtype" = write-combining ]
+echo "WCVM-E2E-PATTERN offset=4096 length=1044480 pattern=WCBROKER-E2E-"
+check "the lease is listed" sh -c "wcbrokerctl list-leases | grep -q 'write-combining.*1000'"
+
+# --- 4 -------------------------------------------------------------------------------
+step "4. uid 1001 is denied; uid 1000 is refused outside its grant"
+if bob wcbrokerctl acquire --access wc "$A" 2 0x1000 0x1000 >/tmp/bob.out 2>/tmp/bob.err; then
+    fail "uid 1001 is denied"
+else
+    pass "uid 1001 is denied (exit $?)"
+fi
+sed 's/^/   | /' /tmp/bob.err
+check "the refusal is AccessDenied and names the nearest rule" sh -c "grep -q 'nearest is rule .alice-wc.' /tmp/bob.err && grep -q 'Permission denied' /tmp/bob.err"
+check "uid 1001 got no fd (no lease, nothing mapped)" sh -c "! grep -q 'Lease:' /tmp/bob.out && ! wcbrokerctl list-leases | grep -q ' 1001 '"
+check "the audit log records the denial with the rule that did not match" sh -c \
+    "grep 'kind=acquire-denied' '$LOG' | grep 'uid=1001' | grep -q \"nearest_rule=\\\"'alice-wc'\""
+grep 'kind=acquire-denied' "$LOG" | tail -1 | sed 's/^/   | /'
+check "uid 1000 is refused write-combining on the uncached page" sh -c \
+    "! setids 1000 1000,2000 -- wcbrokerctl acquire --access wc '$A' 2 0 0x1000 2>/tmp/alice-out.err"
+sed 's/^/   | /' /tmp/alice-out.err
+check "uid 1000 is refused a range past the end of the BAR" sh -c \
+    "! setids 1000 1000,2000 -- wcbrokerctl acquire --access wc '$A' 2 0x100000 0x1000 2>/tmp/alice-past.err && grep -q 'does not fit in BAR 2' /tmp/alice-past.err"
+sed 's/^/   | /' /tmp/alice-past.err
+
+# --- 5 -------------------------------------------------------------------------------
+step "5. Group 2000 gets the first 4 KiB uncached"
+$ALICE wcbrokerctl acquire --json --access uc --write-pattern "UC-PAGE-" --hold "$A" 2 0 0x1000 >/tmp/alice-uc.log 2>&1 &
+alice_uc=$!
+check "a member of group 2000 maps the uncached page" wait_for contains /tmp/alice-uc.log '"event" : "wrote"'
+sed 's/^/   | /' /tmp/alice-uc.log
+check "the lease reports memtype uncached-minus" contains /tmp/alice-uc.log '"memtype" : "uncached-minus"'
+memtype=$(pat_covering "$a_bar2" 0x1000)
+say "kernel: the PAT memtype list says '${memtype:-nothing}' for [$a_bar2, +0x1000)"
+check "the kernel's PAT memtype list agrees: uncached-minus" [ "$memtype" = uncached-minus ]
+echo "WCVM-E2E-PATTERN offset=0 length=4096 pattern=UC-PAGE-"
+kill -TERM $alice_uc
+wait $alice_uc
+check "the uncached client let go when asked (SIGTERM)" contains /tmp/alice-uc.log '"event" : "released"'
+
+# --- 6 -------------------------------------------------------------------------------
+step "6. Write-combining on device B is refused: its BAR is not prefetchable"
+say "the policy (rule edu-wc-by-mistake) even allows it; the kernel cannot do it"
+if alice wcbrokerctl acquire --access wc "$B" 0 0 0x1000 2>/tmp/b.err; then
+    fail "write-combining on device B is refused"
+else
+    pass "write-combining on device B is refused"
+fi
+sed 's/^/   | /' /tmp/b.err
+check "the reason names the cause: not prefetchable" contains /tmp/b.err "is not prefetchable"
+
+# --- 7 -------------------------------------------------------------------------------
+step "7. A VFIO user maps BAR2 of A through the device fd: vfio-pci claims the BAR"
+mkfifo /tmp/vfio.hold
+vfio-user "$A" 2 </tmp/vfio.hold >/tmp/vfio.log 2>&1 &
+vfio=$!
+exec 7>/tmp/vfio.hold
+check "the VFIO user mapped BAR2 through VFIO" wait_for contains /tmp/vfio.log "mapped BAR 2"
+sed 's/^/   | /' /tmp/vfio.log
+say "kernel: /proc/iomem under BAR2:"
+grep -A1 "$(printf '%x' $((a_bar2)))-" /proc/iomem | sed 's/^/   | /'
+check "/proc/iomem shows vfio-pci holding BAR2" sh -c "grep -A1 '$(printf '%x' $((a_bar2)))-' /proc/iomem | grep -q vfio-pci"
+check "wcbrokerctl show-device reports BAR2 claimed" sh -c "wcbrokerctl show-device '$A' | grep -q 'BAR 2: .*CLAIMED by vfio-pci'"
+if alice wcbrokerctl acquire --access wc "$A" 2 0x1000 0x1000 2>/tmp/claimed.err; then
+    fail "a new write-combining lease is refused while the BAR is claimed"
+else
+    pass "a new write-combining lease is refused while the BAR is claimed"
+fi
+sed 's/^/   | /' /tmp/claimed.err
+check "the refusal says why (Busy: claimed by vfio-pci)" sh -c "grep -q 'claimed by vfio-pci' /tmp/claimed.err && grep -q 'Device or resource busy' /tmp/claimed.err"
+exec 7>&-
+wait $vfio
+check "the VFIO user closed the device" contains /tmp/vfio.log closed
+if alice wcbrokerctl acquire --access wc "$A" 2 0x1000 0x1000 >/tmp/again.out 2>&1; then
+    pass "after the VFIO fd closed, write-combining leases work again"
+else
+    fail "after the VFIO fd closed, write-combining leases work again"
+fi
+sed 's/^/   | /' /tmp/again.out
+
+# --- 8 -------------------------------------------------------------------------------
+step "8. Unbinding device A revokes the lease; the client receives Revoked"
+echo "$A" >/sys/bus/pci/drivers/vfio-pci/unbind
+check "the holding client received Revoked" wait_for contains /tmp/alice-wc.log '"event" : "revoked"'
+sed 's/^/   | /' /tmp/alice-wc.log | tail -2
+check "the reason is the unbind" contains /tmp/alice-wc.log "device unbound from vfio-pci"
+wait $alice_wc
+check "the client exited with status 1 (revoked)" [ $? = 1 ]
+check "the monitor saw the revocation and the removal" sh -c "grep -q lease-revoked /tmp/monitor.log && grep -q device-removed /tmp/monitor.log"
+check "device A is no longer served" sh -c "! wcbrokerctl list-devices | grep -q '^$A '"
+bind_vfio "$A"
+check "rebound, device A is served again" wait_for served "$A"
+
+# --- 9 -------------------------------------------------------------------------------
+step "9. A broken policy on reload is refused with file:line:col; the old policy keeps serving"
+cp /etc/wcbroker/policy.toml /tmp/policy.good
+printf 'version = 1\n[[rule]]\nname = "oops"\ndevices = ["ivshmem"]\nbar = 9\nranges = "all"\naccess = "wc"\nusers = [1000]\n' \
+    >/etc/wcbroker/policy.toml
+say "asked: wcbrokerctl reload, with this policy.toml:"
+sed 's/^/   | /' /etc/wcbroker/policy.toml
+if wcbrokerctl reload 2>/tmp/reload.err; then
+    fail "the broken policy is refused"
+else
+    pass "the broken policy is refused"
+fi
+sed 's/^/   | /' /tmp/reload.err
+check "the errors name file, line and column" grep -q '/etc/wcbroker/policy.toml:5:7: error: rule\[oops\].bar' /tmp/reload.err
+check "the old policy keeps serving: uid 1000 is still allowed" \
+    sh -c "setids 1000 1000,2000 -- wcbrokerctl explain --access wc '$A' 2 0x1000 0x1000 | grep -q 'Decision:  ALLOW'"
+cp /tmp/policy.good /etc/wcbroker/policy.toml
+check "the good policy reloads" wcbrokerctl reload
+
+# --- 10 ------------------------------------------------------------------------------
+step "10. A client is killed; its leases disappear"
+$ALICE wcbrokerctl acquire --access wc --hold "$A" 2 0x1000 0x1000 >/tmp/victim.log 2>&1 &
+victim=$!
+check "the client holds a lease" wait_for contains /tmp/victim.log Holding
+wcbrokerctl list-leases | sed 's/^/   | /'
+kill -KILL $victim
+wait $victim 2>/dev/null
+check "its lease is gone from ListLeases" wait_for sh -c "wcbrokerctl list-leases | grep -q 'No leases'"
+check "the audit log says its owner disconnected" contains "$LOG" "kind=lease-owner-gone"
+
+# --- end -----------------------------------------------------------------------------
+step "wcbrokerd stops cleanly"
+kill $monitor 2>/dev/null
+kill -TERM $daemon
+wait $daemon
+check "wcbrokerd exited with status 0 on SIGTERM" [ $? = 0 ]
+echo
+echo "== wcbrokerd's log and audit records (last 12 lines):"
+tail -12 "$LOG" | sed 's/^/   | /'
+[ $failures = 0 ]

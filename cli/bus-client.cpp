@@ -54,8 +54,12 @@ std::string hex(std::uint64_t value)
 void insert_variant(toml::table& table, const std::string& key, const sdbus::Variant& value)
 {
     const std::string type = value.peekValueType();
-    if (type == "s" || type == "o")
+    // An object path must be read as one: sd-bus refuses to enter an "o"
+    // variant as a string.
+    if (type == "s")
         table.insert(key, value.get<std::string>());
+    else if (type == "o")
+        table.insert(key, std::string(value.get<sdbus::ObjectPath>()));
     else if (type == "b")
         table.insert(key, value.get<bool>());
     else if (type == "q")

@@ -2,10 +2,14 @@
 
 #include "byte-size.hpp"
 
+#include <cerrno>
 #include <charconv>
 #include <cstdio>
+#include <cstring>
+#include <fcntl.h>
 #include <iostream>
 #include <sstream>
+#include <unistd.h>
 
 namespace wcbroker::cli {
 
@@ -49,6 +53,29 @@ std::optional<std::string> parse_access_option(std::string_view text)
     if (text == "uc" || text == "uncached")
         return "uncached";
     return std::nullopt;
+}
+
+bool write_file_atomically(const std::string& path, const std::string& text, std::string& error)
+{
+    const std::string temporary = path + ".tmp";
+    const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        error = "cannot create " + temporary + ": " + std::strerror(errno);
+        return false;
+    }
+    const bool written = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+    const int saved_errno = errno;
+    if (::close(fd) != 0 || !written) {
+        error = "cannot write " + temporary + ": " + std::strerror(written ? errno : saved_errno);
+        ::unlink(temporary.c_str());
+        return false;
+    }
+    if (::rename(temporary.c_str(), path.c_str()) != 0) {
+        error = "cannot rename " + temporary + " to " + path + ": " + std::strerror(errno);
+        ::unlink(temporary.c_str());
+        return false;
+    }
+    return true;
 }
 
 void print_json(const toml::table& table)

@@ -35,6 +35,11 @@ std::optional<std::uint64_t> parse_size(std::string_view text);
 // "wc", "uc", "write-combine", "uncached"
 std::optional<std::string> parse_access_option(std::string_view text);
 
+// Writes TEXT to PATH.tmp (mode 0644) and renames it over PATH, so a reader
+// (udev, a container runtime) never sees half a file. On failure returns
+// false with a message naming the file and the error.
+bool write_file_atomically(const std::string& path, const std::string& text, std::string& error);
+
 void print_json(const toml::table& table);
 // One JSON object on one line, for streams (monitor, acquire --hold).
 void print_json_line(const toml::table& table);

@@ -1,13 +1,13 @@
 // wcbrokerctl check-policy: validate the policy files and show what they mean.
 
 #include "cli.hpp"
+#include "policy-loading.hpp"
 #include "policy-summary.hpp"
 #include "verbs.hpp"
 
 #include <cstdio>
 #include <getopt.h>
 #include <iostream>
-#include <unistd.h>
 
 namespace wcbroker::cli {
 namespace {
@@ -69,15 +69,9 @@ int run_check_policy(int argc, char** argv)
     if (!files.empty() && policy_dir)
         return usage_error("check-policy", "give either --policy-dir or policy files, not both");
 
-    LoadOptions load_options;
-    load_options.unknown_names_are_errors = true;
-    load_options.page_size = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
-    LoadResult result = files.empty()
-        ? load_policy(policy_dir ? policy_sources_in(*policy_dir) : default_policy_sources(), load_options)
-        : load_policy_files(files, load_options);
+    LoadResult result = load_chosen_policy({policy_dir, files}, /*unknown_names_are_errors=*/true);
 
-    for (const Diagnostic& diagnostic : result.diagnostics.all())
-        std::fprintf(stderr, "%s\n", diagnostic.to_string().c_str());
+    print_diagnostics(result.diagnostics);
     const std::size_t errors = result.diagnostics.error_count();
     const std::size_t warnings = result.diagnostics.warning_count();
 

@@ -8,7 +8,7 @@
 #include "kernel-paths.hpp"
 #include "name-resolver.hpp"
 #include "pci-address.hpp"
-#include "policy-loader.hpp"
+#include "policy-loading.hpp"
 #include "sysfs-pci-reader.hpp"
 #include "verbs.hpp"
 
@@ -429,14 +429,8 @@ int run_explain(int argc, char** argv)
         return exit_failure;
 
     // As the daemon does: unknown names warn, because accounts can appear later.
-    LoadOptions load_options;
-    load_options.unknown_names_are_errors = false;
-    load_options.page_size = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
-    LoadResult loaded = !args.policy_files.empty()
-        ? load_policy_files(args.policy_files, load_options)
-        : load_policy(args.policy_dir ? policy_sources_in(*args.policy_dir) : default_policy_sources(), load_options);
-    for (const Diagnostic& diagnostic : loaded.diagnostics.all())
-        std::fprintf(stderr, "%s\n", diagnostic.to_string().c_str());
+    LoadResult loaded = load_chosen_policy({args.policy_dir, args.policy_files}, /*unknown_names_are_errors=*/false);
+    print_diagnostics(loaded.diagnostics);
     if (!loaded.policy)
         return failure("explain", "the policy has errors (listed above); fix them and run check-policy");
 

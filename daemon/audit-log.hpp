@@ -21,7 +21,7 @@ enum class AuditKind {
     AcquireGranted,
     AcquireDenied,
     AcquireAuditOnly, // the policy denied it, audit mode granted it
-    AcquireFailed,    // the policy allowed it; limits, conflicts or the kernel refused
+    AcquireFailed,    // allowed, but limits, conflicts or the kernel refused; or malformed (DECISION=invalid)
     LeaseReleased,
     LeaseOwnerGone,
     LeaseRevoked,

@@ -1,6 +1,8 @@
 // The one place that decides who may do what, in the manner of bolt's
-// bouncer: every broker entry point asks authorize() first, with the
-// caller's identity as the bus daemon recorded it. Each action has exactly
+// bouncer: every broker entry point asks authorize() before it hands out,
+// changes or ends anything, with the caller's identity as the bus daemon
+// recorded it (argument checks and lookups may come first; they reveal
+// nothing that is not public). Each action has exactly
 // one row below; an action without a row does not compile, and a row that
 // cannot decide denies.
 #pragma once

@@ -221,18 +221,21 @@ void BrokerDbus::device_removed(const DeviceFacts& facts, const std::string& rea
     });
 }
 
+void BrokerDbus::lease_redecided(const Lease& lease)
+{
+    auto found = leases_.find(lease.id);
+    if (found == leases_.end())
+        return;
+    found->second->refresh(lease);
+    LeaseObject* raw = found->second.get();
+    queue_signal([raw] {
+        raw->emitPropertiesChangedSignal(org::wcbroker::Lease1_adaptor::INTERFACE_NAME,
+            {"Rule", "PolicyGeneration", "AuditOnly"});
+    });
+}
+
 void BrokerDbus::policy_reloaded(std::uint64_t generation)
 {
-    // Surviving leases were re-decided: their rule and generation moved on.
-    for (auto& [id, object] : leases_) {
-        if (const Lease* lease = broker_.leases().find(id))
-            object->refresh(*lease);
-        LeaseObject* raw = object.get();
-        queue_signal([raw] {
-            raw->emitPropertiesChangedSignal(org::wcbroker::Lease1_adaptor::INTERFACE_NAME,
-                {"Rule", "PolicyGeneration", "AuditOnly"});
-        });
-    }
     queue_signal([this, generation] {
         manager_->emitPolicyReloaded(generation);
         manager_->emitPropertiesChangedSignal(org::wcbroker::Broker1_adaptor::INTERFACE_NAME,

@@ -499,6 +499,8 @@ void Broker::recheck_leases(const std::vector<std::uint64_t>& ids, const std::st
         lease->audit_only = !decision.allowed;
         lease->policy_generation = store_.generation();
         ++held[{lease->rule, lease->holder.uid}];
+        if (observer_ != nullptr)
+            observer_->lease_redecided(*lease);
     }
 }
 

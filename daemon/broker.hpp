@@ -30,6 +30,9 @@ public:
     virtual ~BrokerObserver() = default;
     virtual void lease_granted(const Lease& lease) = 0;
     virtual void lease_ending(const Lease& lease, LeaseEnd how, const std::string& reason) = 0;
+    // A lease survived a re-decision (policy reload, device change); its
+    // rule, audit-only flag or policy generation may have moved on.
+    virtual void lease_redecided(const Lease& lease) = 0;
     virtual void device_added(const DeviceRecord& record) = 0;
     virtual void device_removed(const DeviceFacts& facts, const std::string& reason) = 0;
     virtual void policy_reloaded(std::uint64_t generation) = 0;

@@ -84,7 +84,8 @@ int run(const DaemonOptions& options)
     EventSource stop_term = loop.add_signal(SIGTERM, [&] { loop.exit(0); });
     EventSource stop_int = loop.add_signal(SIGINT, [&] { loop.exit(0); });
     EventSource reload = loop.add_signal(SIGHUP, [&] {
-        // MONOTONIC_USEC lets Type=notify-reload match this to its request.
+        // MONOTONIC_USEC lets a Type=notify-reload unit (systemd 253+) match
+        // this to its request; the shipped unit reloads through ExecReload.
         struct timespec now {};
         ::clock_gettime(CLOCK_MONOTONIC, &now);
         sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu",

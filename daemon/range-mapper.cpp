@@ -92,7 +92,11 @@ Expected<MappedRange> RangeMapper::map(const DeviceFacts& device, std::uint64_t 
     const auto key = std::make_tuple(device.address, bar.index, mechanism.name());
     auto cached = verified_.find(key);
     if (cached != verified_.end() && cached->second.device_generation == device_generation) {
+        // The memory type belongs to the file, not the range, but the detail
+        // names the range that was looked up: say whose it is.
         mapped.verification = cached->second.verification;
+        mapped.verification.detail = "as for an earlier mapping of this BAR through the same file: "
+            + cached->second.verification.detail;
         mapped.verification_was_cached = true;
     } else {
         auto verified = verifier_.verify(opened->fd.get(), device, bar, opened->mmap_offset, opened->length);

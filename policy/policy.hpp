@@ -80,7 +80,7 @@ struct Rule {
     bool require_verified_wc = false;
     bool require_kernel_enforced_range = false;
 
-    // "name (file:line)", the way rules are named in every message.
+    // "'name' (file:line:column)", the way rules are named in every message.
     std::string label() const;
 };
 

@@ -4,19 +4,21 @@
 # Usage: install-deps.sh [build|test|demo]   (default: test, the superset)
 set -euo pipefail
 
+# systemd and udev are here for their pkg-config files, which say where
+# units, the journal catalog and udev rules are installed.
 build_packages=(
     g++ meson ninja-build pkg-config python3
     libtomlplusplus-dev libsdbus-c++-dev libsdbus-c++-bin libsystemd-dev libudev-dev
-    libgtest-dev libgmock-dev
+    libgtest-dev libgmock-dev systemd udev
 )
 # Tests: a private bus, umockdev for udev, clang for the fuzzers and the
 # sanitizer build, QEMU and a guest userland for the end-to-end tests, and
-# systemd's offline analyzers for the unit files.
+# the linters for scripts and man pages.
 test_packages=(
     dbus-daemon dbus-bin umockdev libumockdev-dev
     clang libclang-rt-14-dev
     qemu-system-x86 busybox-static cpio kmod xz-utils gzip gcc libc6-dev
-    systemd shellcheck groff-base man-db
+    shellcheck groff-base man-db
 )
 
 case "${1:-test}" in

@@ -28,7 +28,7 @@ run_suite() {
     meson test -C "$dir" --print-errorlogs --num-processes 2 || status=1
 }
 
-setup build
+setup build --prefix=/usr
 ninja -C build
 run_suite build
 

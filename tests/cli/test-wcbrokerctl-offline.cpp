@@ -148,11 +148,10 @@ TEST(Explain, DeniedRequestNamesTheNearestRuleAndExitsOne)
     EXPECT_NE(r.out.find("uid 1001 is not among users 1000"), std::string::npos) << r.out;
 }
 
-TEST(Explain, ReadsFactsFromAFakeSysfs)
+// An ENA VF in a fake sysfs under ROOT, bound to DRIVER, in IOMMU group GROUP.
+void add_fake_ena(const TempDir& root, const std::string& address, const std::string& driver, int group)
 {
-    EnaPolicy ena;
-    TempDir root;
-    const std::string dev = "sys/bus/pci/devices/0000:00:06.0/";
+    const std::string dev = "sys/bus/pci/devices/" + address + "/";
     root.write(dev + "vendor", "0x1d0f\n");
     root.write(dev + "device", "0xec20\n");
     root.write(dev + "subsystem_vendor", "0x1d0f\n");
@@ -164,8 +163,17 @@ TEST(Explain, ReadsFactsFromAFakeSysfs)
         "0x00000000fe800000 0x00000000fe8fffff 0x000000000014220c\n");
     root.write(dev + "resource2", "");
     root.write(dev + "resource2_wc", "");
-    fs::create_directories(root.path() + "/sys/bus/pci/drivers/vfio-pci");
-    fs::create_symlink("../../drivers/vfio-pci", root.path() + "/" + dev + "driver");
+    fs::create_directories(root.path() + "/sys/bus/pci/drivers/" + driver);
+    fs::create_symlink("../../drivers/" + driver, root.path() + "/" + dev + "driver");
+    fs::create_directories(root.path() + "/sys/kernel/iommu_groups/" + std::to_string(group) + "/devices");
+    fs::create_symlink("../../kernel/iommu_groups/" + std::to_string(group), root.path() + "/" + dev + "iommu_group");
+}
+
+TEST(Explain, ReadsFactsFromAFakeSysfs)
+{
+    EnaPolicy ena;
+    TempDir root;
+    add_fake_ena(root, "0000:00:06.0", "vfio-pci", 6);
     const CommandResult r = ctl({"explain", "--device", "0000:00:06.0", "--sysfs-root", root.path(), "--uid", "1000",
         "--gid", "2000", "--bar", "2", "--access", "wc", "--policy-dir", ena.dir()});
     EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
@@ -199,6 +207,72 @@ TEST(Explain, MissingDeviceAndBadArgumentsAreClearErrors)
     EXPECT_EQ(ctl({"explain", "--device", "0000:00:00.0", "--uid", "0", "--bar", "6", "--access", "uc"}).exit_code, 2);
     EXPECT_EQ(ctl({"explain", "--device", "0000:00:00.0", "--uid", "0", "--bar", "0", "--access", "fast"}).exit_code, 2);
     EXPECT_EQ(ctl({"explain", "--uid", "0", "--bar", "0", "--access", "uc"}).exit_code, 2);
+}
+
+TEST(AutobindRules, WritesTheRulesFileOnlyForAValidPolicy)
+{
+    TempDir out;
+    const std::string rules = out.path() + "/60-wcbroker-autobind.rules";
+    CommandResult r = ctl({"autobind-rules", "--output", rules, examples + "/ena-llq.toml"});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    std::ifstream in(rules);
+    std::stringstream text;
+    text << in.rdbuf();
+    EXPECT_NE(text.str().find(R"(ATTR{vendor}=="0x1d0f", ATTR{device}=="0x0ec2|0x1ec2|0xec20|0xec21")"),
+        std::string::npos)
+        << text.str();
+    EXPECT_EQ(ctl({"autobind-rules", examples + "/ena-llq.toml"}).out, text.str());
+
+    // A broken policy writes nothing and says why.
+    const std::string broken = out.write("broken.toml", "version = 1\n[[rule]]\nbar = \"two\"\n");
+    const std::string untouched = out.path() + "/untouched.rules";
+    r = ctl({"autobind-rules", "--output", untouched, broken});
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_NE(r.err.find("broken.toml:3:7: error"), std::string::npos) << r.err;
+    EXPECT_FALSE(fs::exists(untouched));
+
+    r = ctl({"autobind-rules", "--output", "/nonexistent/dir/x.rules", examples + "/ena-llq.toml"});
+    EXPECT_EQ(r.exit_code, 3);
+    EXPECT_NE(r.err.find("cannot create /nonexistent/dir/x.rules.tmp"), std::string::npos) << r.err;
+}
+
+TEST(Cdi, ListsTheVfioDevicesOfTheSysfsTree)
+{
+    TempDir root;
+    add_fake_ena(root, "0000:00:06.0", "vfio-pci", 6);
+    add_fake_ena(root, "0000:00:07.0", "ena", 7);
+    const CommandResult r = ctl({"cdi", "--sysfs-root", root.path()});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.out.find(R"("cdiVersion" : "0.5.0")"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find(R"("name" : "0000:00:06.0")"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find(R"("path" : "/dev/vfio/6")"), std::string::npos) << r.out;
+    EXPECT_EQ(r.out.find("0000:00:07.0"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("DBUS_SYSTEM_BUS_ADDRESS=unix:path=/run/dbus/system_bus_socket"), std::string::npos);
+
+    const std::string spec = root.path() + "/wcbroker.json";
+    EXPECT_EQ(ctl({"cdi", "--sysfs-root", root.path(), "--output", spec}).exit_code, 0);
+    std::ifstream in(spec);
+    std::stringstream text;
+    text << in.rdbuf();
+    EXPECT_EQ(text.str(), r.out);
+    // Runtimes parse it as JSON; python's parser is as strict as theirs.
+    if (fs::exists("/usr/bin/python3")) {
+        const CommandResult parsed = run_command({"/usr/bin/python3", "-c", "import json, sys; json.load(open(sys.argv[1]))", spec});
+        EXPECT_EQ(parsed.exit_code, 0) << parsed.err;
+    }
+}
+
+TEST(Cdi, BadArgumentsSayWhatWouldBeValid)
+{
+    CommandResult r = ctl({"cdi", "--kind", "vfio"});
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find("--kind vfio: a kind is VENDOR/CLASS"), std::string::npos) << r.err;
+    r = ctl({"cdi", "--bus-socket", "run/dbus/socket"});
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find("absolute path"), std::string::npos) << r.err;
+    r = ctl({"cdi", "--sysfs-root", "/nonexistent"});
+    EXPECT_EQ(r.exit_code, 3);
+    EXPECT_NE(r.err.find("cannot list /nonexistent/sys/bus/pci/devices"), std::string::npos) << r.err;
 }
 
 } // namespace

@@ -179,6 +179,12 @@ TEST_F(BrokerTest, ReloadRevokesExactlyTheLeasesNoLongerAllowed)
     EXPECT_EQ(lease_count(), 1u);
     ASSERT_EQ(wc.read_line(), "holding");
     EXPECT_FALSE(wc.read_line(300ms)) << "the write-combine lease is still allowed and must stay";
+    // The survivor was re-decided under the new generation, and its bus
+    // object says so.
+    const Result leases = ctl({"list-leases", "--json"});
+    EXPECT_EQ(leases.exit_code, 0) << leases.err;
+    EXPECT_TRUE(contains(leases.out, "\"PolicyGeneration\" : " + std::to_string(generation + 1))) << leases.out;
+    EXPECT_TRUE(contains(leases.out, "\"Device\" : \"/org/wcbroker/Broker1/device/0000_00_03_0\"")) << leases.out;
 }
 
 TEST_F(BrokerTest, BrokenPolicyOnReloadIsRefusedWithLocationsAndTheOldOneKeepsServing)

@@ -1,5 +1,6 @@
 #include "audit-log.hpp"
 
+#include <fstream>
 #include <gtest/gtest.h>
 #include <set>
 
@@ -19,17 +20,35 @@ TEST(AuditLog, LineCarriesCallerFieldsAndMessageQuotedWhereNeeded)
         "cgroup=/system.slice/x.service device=0000:3b:00.0 rule=\"'r' (policy.toml:3:1)\" message=\"denied: no rule\"");
 }
 
+constexpr AuditKind all_kinds[] = {AuditKind::AcquireGranted, AuditKind::AcquireDenied, AuditKind::AcquireAuditOnly,
+    AuditKind::AcquireFailed, AuditKind::LeaseReleased, AuditKind::LeaseOwnerGone, AuditKind::LeaseRevoked,
+    AuditKind::PolicyReloaded, AuditKind::PolicyRejected};
+
 TEST(AuditLog, EveryKindHasItsOwnStableMessageId)
 {
     std::set<std::string_view> ids;
-    for (AuditKind kind : {AuditKind::AcquireGranted, AuditKind::AcquireDenied, AuditKind::AcquireAuditOnly,
-             AuditKind::AcquireFailed, AuditKind::LeaseReleased, AuditKind::LeaseOwnerGone, AuditKind::LeaseRevoked,
-             AuditKind::PolicyReloaded, AuditKind::PolicyRejected}) {
+    for (AuditKind kind : all_kinds) {
         EXPECT_EQ(audit_message_id(kind).size(), 32u);
         ids.insert(audit_message_id(kind));
     }
     EXPECT_EQ(ids.size(), 9u);
     EXPECT_EQ(audit_message_id(AuditKind::AcquireDenied), "d1073652c5574586a0239c95f9a4f2bd");
+}
+
+// journalctl -x explains exactly the records the daemon writes.
+TEST(AuditLog, TheJournalCatalogHasOneEntryPerMessageId)
+{
+    std::ifstream catalog(JOURNAL_CATALOG);
+    ASSERT_TRUE(catalog) << JOURNAL_CATALOG;
+    std::multiset<std::string> entries;
+    for (std::string line; std::getline(catalog, line);) {
+        if (line.starts_with("-- "))
+            entries.insert(line.substr(3));
+    }
+    std::multiset<std::string> expected;
+    for (AuditKind kind : all_kinds)
+        expected.insert(std::string(audit_message_id(kind)));
+    EXPECT_EQ(entries, expected);
 }
 
 } // namespace

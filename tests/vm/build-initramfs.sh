@@ -2,17 +2,26 @@
 # Build the gzip cpio initramfs of the wcbroker test VM.
 #
 # Usage:
-#   build-initramfs.sh -k KERNEL -o OUT [--scenario FILE] [--bin SRC[:DEST]]...
-#                      [--file SRC:DEST]... [--env NAME=VALUE]...
+#   build-initramfs.sh -k KERNEL -o OUT [--systemd] [--scenario FILE] [--tree DIR]...
+#                      [--bin SRC[:DEST]]... [--file SRC:DEST]... [--env NAME=VALUE]...
 #
 #   -k KERNEL        kernel dir from kernels.sh, or anything kernels.sh fetch accepts (6.12 ...)
 #   -o OUT           initramfs to write
+#   --systemd        systemd is PID 1 (guest/init execs it), with journald, udevd and the bus
+#                    started by their units; the scenario runs from wcvm-scenario.service.
+#                    Units: guest/systemd/units.list.  Default: busybox /init starts everything
 #   --scenario FILE  guest script run by /init as the main step (as root, cwd /tmp, sh)
+#   --tree DIR       a `meson install --destdir DIR` tree, merged into the guest's /; its
+#                    top-level bin, sbin, lib, lib64 go to /usr (the guest is merged-/usr, Debian
+#                    pkg-config says /lib/udev, /lib/systemd/system).  Merged before --bin/--file
 #   --bin SRC[:DEST] host executable plus every library `ldd` names, each copied (cp -L) to the
-#                    same path in the guest.  DEST defaults to SRC when SRC is under /usr, /bin,
-#                    /sbin, /lib* or /opt, else to /usr/bin/NAME.  Libraries outside the system
-#                    dirs are also copied to /usr/lib/x86_64-linux-gnu, so a build-tree binary
-#                    whose RUNPATH is $ORIGIN-relative still finds them after moving.
+#                    same path in the guest.  DEST defaults to SRC's path inside its --tree, else
+#                    to SRC when SRC is under /usr, /bin, /sbin, /lib* or /opt, else to
+#                    /usr/bin/NAME.  Libraries outside /usr/lib and /lib are also copied to
+#                    /usr/lib/x86_64-linux-gnu, so a build-tree binary whose RUNPATH is
+#                    $ORIGIN-relative still finds them after moving.  ldd searches the --tree
+#                    library dirs first; libraries found there are left to the tree (also
+#                    copied to /usr/lib/x86_64-linux-gnu if under /usr/local)
 #   --file SRC:DEST  file or directory (copied recursively, contents into DEST) e.g. udev rules
 #                    to /etc/udev/rules.d/, a bus policy to /usr/share/dbus-1/system.d/, config
 #   --env NAME=VALUE exported to the scenario (written to /etc/wcbroker-vm/env)
@@ -20,9 +29,12 @@
 # Environment: WCBROKER_VM_CACHE (cache dir), WCVM_REBUILD=1 (ignore cached image parts).
 # Exit codes: 0 ok, 1 error, 2 usage, 77 a required tool is missing (prints SKIP:).
 #
-# The image is three concatenated gzip cpio archives, which the kernel unpacks in order:
+# The image is three or four concatenated gzip cpio archives, which the kernel unpacks in order:
 #   base     busybox, dbus-daemon, systemd-udevd, /etc, /init, setids, wc-poke
 #            (cached, keyed by the harness sources and the host binaries it copies);
+#   systemd  with --systemd only: systemd, journald, systemctl, journalctl, busctl, the host's
+#            udevadm, the units of guest/systemd/units.list, configs, the mode marker
+#            (cached, keyed by the harness sources, the host binaries and the unit files);
 #   kernel   the vfio modules + modules.dep for this kernel (cached in the kernel dir);
 #   extras   the caller's binaries, files and scenario (rebuilt every call: small and volatile).
 # shellcheck disable=SC2031  # false positive: WCVM_DIR is set once (readonly) in lib.sh
@@ -38,13 +50,15 @@ usage() {
     wcvm_usage "${BASH_SOURCE[0]}"
 }
 
-kernel="" out="" scenario=""
-bins=() files=() envs=()
+kernel="" out="" scenario="" systemd=0
+bins=() files=() envs=() trees=()
 while [[ $# -gt 0 ]]; do
     case $1 in
         -k | --kernel) kernel=${2:?}; shift 2 ;;
         -o | --output) out=${2:?}; shift 2 ;;
+        --systemd) systemd=1; shift ;;
         --scenario) scenario=${2:?}; shift 2 ;;
+        --tree) trees+=("${2:?}"); shift 2 ;;
         --bin) bins+=("${2:?}"); shift 2 ;;
         --file) files+=("${2:?}"); shift 2 ;;
         --env) envs+=("${2:?}"); shift 2 ;;
@@ -93,19 +107,46 @@ system_lib_dir() {
     esac
 }
 
+# Library dirs of the --tree arguments (absolute), for ldd: see install_with_libs.
+tree_libpath=""
+
+# in_tree PATH : is PATH inside one of the --tree dirs?  Prints that dir.
+in_tree() {
+    local t
+    for t in "${trees[@]}"; do
+        if [[ "$1" == "$t"/* ]]; then
+            printf '%s\n' "$t"
+            return 0
+        fi
+    done
+    return 1
+}
+
 # install_with_libs SRC ROOT DEST : SRC to DEST plus its ldd closure (ldd already lists
 # indirect dependencies, and the dynamic loader itself as /lib64/ld-linux-x86-64.so.2).
+# A binary from a --tree may need libraries the tree installs (an installed binary has no
+# build-dir RUNPATH): ldd searches the tree's library dirs first, and what it finds there is
+# not copied, the tree brings it to the right place; unless that place is not one the guest's
+# loader searches (a /usr/local prefix: the guest has no ld.so.cache), then it also goes to
+# /usr/lib/x86_64-linux-gnu.
 install_with_libs() {
-    local src=$1 root=$2 dest=$3 out lib base
+    local src=$1 root=$2 dest=$3 out lib base tree rel ldenv=(LC_ALL=C)
     [[ -f "$src" && -x "$src" ]] || wcvm_die "not an executable file: $src"
     put "$src" "$root" "$dest"
+    [[ -z "$tree_libpath" ]] || ldenv+=("LD_LIBRARY_PATH=$tree_libpath")
     # ldd exits 1 for static binaries; its output says so, which is all we need.
-    out=$(LC_ALL=C ldd "$src" 2>&1 || true)
+    out=$(env "${ldenv[@]}" ldd "$src" 2>&1 || true)
     if grep -q 'not found' <<<"$out"; then
         wcvm_die "ldd $src: missing libraries: $(grep 'not found' <<<"$out" | tr -s ' \t\n' ' ')"
     fi
     while read -r lib; do
         [[ -n "$lib" ]] || continue
+        if tree=$(in_tree "$lib"); then
+            rel=/${lib#"$tree"/}
+            case $rel in /lib/* | /lib64/*) rel=/usr$rel ;; esac
+            system_lib_dir "$(dirname "$rel")" || put "$lib" "$root" "/usr/lib/x86_64-linux-gnu/$(basename "$lib")"
+            continue
+        fi
         put "$lib" "$root" "$lib"
         base=$(basename "$lib")
         # A hwcaps-optimised copy (glibc-hwcaps/x86-64-v4/...) may not suit the guest CPU
@@ -113,7 +154,9 @@ install_with_libs() {
         if [[ "$lib" == */glibc-hwcaps/*/* ]]; then
             local plain="${lib%%/glibc-hwcaps/*}/$base"
             [[ ! -e "$plain" ]] || put "$plain" "$root" "$plain"
-        elif ! system_lib_dir "$(dirname "$lib")"; then
+        elif ! system_lib_dir "$(dirname "$lib")" && [[ "$lib" != /usr/lib/* && "$lib" != /lib/* ]]; then
+            # Not for installed private libraries (/usr/lib/x86_64-linux-gnu/systemd/...):
+            # their binaries' RUNPATH names that very dir, which the guest has.
             put "$lib" "$root" "/usr/lib/x86_64-linux-gnu/$base"
         fi
     done < <(awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// {print $1}' <<<"$out")
@@ -130,6 +173,42 @@ cpio_gz() {
     (cd "$1" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) | gzip -6 -n >"$2"
 }
 
+# prune_parts PREFIX : every harness edit makes new cached parts (several MB each); keep only
+# the three newest, enough for a few checkouts of different versions sharing the cache.
+prune_parts() {
+    find "$cache/initramfs" -maxdepth 1 -name "$1-*.cpio.gz" -printf '%T@ %p\n' |
+        sort -rn | tail -n +4 | while read -r _ old; do
+        rm -f "$old" "${old%.cpio.gz}.list"
+    done
+}
+
+# merge_tree DIR ROOT : a `meson install --destdir` tree into the guest root.  The guest is
+# merged-/usr (/lib is a symlink to usr/lib) while Debian's pkg-config sends udev rules to
+# /lib/udev and units to /lib/systemd/system: `cp -a DIR/. ROOT/` would fail to put the
+# tree's lib directory over the lib symlink.  Top-level bin, sbin, lib, lib64 go into usr/.
+merge_tree() {
+    local dir=$1 root=$2 e name
+    while IFS= read -r -d '' e; do
+        name=${e##*/}
+        case $name in
+            bin | sbin | lib | lib64)
+                # A merged-/usr tree's own symlink: its target is merged anyway.
+                [[ ! -L "$e" ]] || continue
+                mkdir -p "$root/usr/$name"
+                cp -a "$e/." "$root/usr/$name/"
+                ;;
+            *)
+                if [[ -d "$e" && ! -L "$e" ]]; then
+                    mkdir -p "$root/$name"
+                    cp -a "$e/." "$root/$name/"
+                else
+                    cp -a "$e" "$root/$name"
+                fi
+                ;;
+        esac
+    done < <(find "$dir" -mindepth 1 -maxdepth 1 -print0)
+}
+
 # --- base part ------------------------------------------------------------------------------
 
 udev_tree=$(wcvm_deb_tree udev)
@@ -139,7 +218,8 @@ wcpoke_bin=$(wcvm_helper wc-poke)
 base_key=$(
     {
         cat "$WCVM_DIR/build-initramfs.sh" "$WCVM_DIR/lib.sh"
-        find "$WCVM_DIR/guest" -type f | LC_ALL=C sort | xargs cat
+        find "$WCVM_DIR/guest" -path "$WCVM_DIR/guest/systemd" -prune -o -type f -print |
+            LC_ALL=C sort | xargs cat
         wcvm_sha256 "$busybox_bin" "$dbus_bin" "$setids_bin" "$wcpoke_bin" "$udev_tree/bin/udevadm"
     } | wcvm_sha256 | cut -c1-16
 )
@@ -182,23 +262,135 @@ build_base() {
         put "$WCVM_DIR/guest/etc/$a" "$root" "/etc/$a"
     done
     put "$WCVM_DIR/guest/init" "$root" /init
+    put "$WCVM_DIR/guest/checks.sh" "$root" /usr/libexec/wcbroker-vm/checks.sh
     chmod 0755 "$root/init"
 
     mkdir -p "$cache/initramfs"
     cpio_gz "$root" "$base.tmp.$$"
     manifest "$root" >"$base_list"
     mv -f "$base.tmp.$$" "$base"
-    # Every harness edit makes a new base (7.5 MB); keep only the three newest, enough for a
-    # few checkouts of different versions sharing the cache.
-    find "$cache/initramfs" -maxdepth 1 -name 'base-*.cpio.gz' -printf '%T@ %p\n' |
-        sort -rn | tail -n +4 | while read -r _ old; do
-        rm -f "$old" "${old%.cpio.gz}.list"
-    done
+    prune_parts base
 }
 
 if [[ ! -s "$base" || ! -s "$base_list" || -n "${WCVM_REBUILD:-}" ]]; then
     wcvm_lock "initramfs-base"
     [[ -s "$base" && -s "$base_list" && -z "${WCVM_REBUILD:-}" ]] || build_base
+fi
+
+# --- systemd part (--systemd) ---------------------------------------------------------------
+
+# Host programs of the systemd mode, each with its ldd closure.  udevadm (which the base's
+# /usr/lib/systemd/systemd-udevd links to) is the host's, not the one from the extracted udev
+# .deb the base uses: the host's udev is the same build as its systemd (one source package,
+# installed together, libudev1 pinned to the same version), the udevd units come from that
+# package too, and the .deb is the apt candidate, which can move ahead of the installed
+# systemd after a point release.
+systemd_progs=(
+    /usr/lib/systemd/systemd
+    /usr/lib/systemd/systemd-journald
+    /usr/lib/systemd/systemd-shutdown
+    /usr/bin/systemctl
+    /usr/bin/journalctl
+    /usr/bin/busctl
+    /usr/bin/systemd-cat
+    /usr/bin/systemd-run
+    /usr/bin/systemd-notify
+    /usr/bin/udevadm
+)
+# Host files of the systemd package that make PID 1 a bus citizen: it may own
+# org.freedesktop.systemd1, and the activator name is known to the bus.
+systemd_bus_files=(
+    /usr/share/dbus-1/system.d/org.freedesktop.systemd1.conf
+    /usr/share/dbus-1/system-services/org.freedesktop.systemd1.service
+)
+sd_guest="$WCVM_DIR/guest/systemd"
+
+# units_list : the entries of guest/systemd/units.list, comments and blank lines dropped.
+units_list() {
+    sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$sd_guest/units.list"
+}
+
+# unit_source UNIT : the harness's own unit, else the host's.
+unit_source() {
+    if [[ -f "$sd_guest/units/$1" ]]; then
+        printf '%s\n' "$sd_guest/units/$1"
+    elif [[ -f "/lib/systemd/system/$1" ]]; then
+        printf '%s\n' "/lib/systemd/system/$1"
+    else
+        wcvm_die "units.list names $1, which is neither in $sd_guest/units nor in /lib/systemd/system"
+    fi
+}
+
+build_systemd() {
+    local root="$work/systemd" units p unit rest t
+    wcvm_log "building systemd image part $systemd_key"
+    skeleton "$root"
+    for p in "${systemd_progs[@]}"; do
+        install_with_libs "$p" "$root" "$p"
+    done
+    units="$root/usr/lib/systemd/system"
+    mkdir -p "$units"
+    while read -r unit rest; do
+        case $rest in
+            "-> "*) ln -sfn "${rest#-> }" "$units/$unit" ;;
+            mask) ln -sfn /dev/null "$units/$unit" ;;
+            *)
+                put "$(unit_source "$unit")" "$root" "/usr/lib/systemd/system/$unit"
+                for t in $rest; do
+                    mkdir -p "$units/$t.wants"
+                    ln -sfn "../$unit" "$units/$t.wants/$unit"
+                done
+                ;;
+        esac
+    done < <(units_list)
+    put "$sd_guest/system.conf" "$root" /etc/systemd/system.conf.d/wcvm.conf
+    put "$sd_guest/journald.conf" "$root" /etc/systemd/journald.conf.d/wcvm.conf
+    put "$sd_guest/dbus-activation.conf" "$root" /usr/share/dbus-1/system.d/wcvm-systemd-activation.conf
+    for p in "${systemd_bus_files[@]}"; do
+        put "$p" "$root" "$p"
+    done
+    put "$sd_guest/os-release" "$root" /usr/lib/os-release
+    mkdir -p "$root/etc/wcbroker-vm"
+    echo systemd >"$root/etc/wcbroker-vm/init-mode"
+
+    # The list describes what the guest sees; the archive leaves out what the base already
+    # has byte for byte (libc, libcrypto, ...: half of the closure).
+    manifest "$root" >"$sdpart_list.tmp.$$"
+    LC_ALL=C comm -12 "$sdpart_list.tmp.$$" "$base_list" | while read -r _ f; do
+        rm -f "$root/$f"
+    done
+    cpio_gz "$root" "$sdpart.tmp.$$"
+    mv -f "$sdpart_list.tmp.$$" "$sdpart_list"
+    mv -f "$sdpart.tmp.$$" "$sdpart"
+    prune_parts systemd
+}
+
+sdpart="" sdpart_list=""
+if [[ $systemd == 1 ]]; then
+    for p in "${systemd_progs[@]}" "${systemd_bus_files[@]}"; do
+        [[ -e "$p" ]] || wcvm_skip "--systemd needs the host's $p (apt-get install systemd udev dbus)"
+    done
+    # Keyed by contents: the base (files it has are left out), harness sources, the programs
+    # and systemd's private libraries (the other libraries change along with them), the unit
+    # files the list resolves to.
+    systemd_key=$(
+        {
+            echo "$base_key"
+            cat "$WCVM_DIR/build-initramfs.sh" "$WCVM_DIR/lib.sh"
+            find "$sd_guest" -type f | LC_ALL=C sort | xargs cat
+            units_list | while read -r unit rest; do
+                case $rest in "-> "* | mask) ;; *) cat "$(unit_source "$unit")" ;; esac
+            done
+            wcvm_sha256 "${systemd_progs[@]}" "${systemd_bus_files[@]}" \
+                /usr/lib/x86_64-linux-gnu/systemd/*.so
+        } | wcvm_sha256 | cut -c1-16
+    )
+    sdpart="$cache/initramfs/systemd-$systemd_key.cpio.gz"
+    sdpart_list="$cache/initramfs/systemd-$systemd_key.list"
+    if [[ ! -s "$sdpart" || ! -s "$sdpart_list" || -n "${WCVM_REBUILD:-}" ]]; then
+        wcvm_lock "initramfs-systemd"
+        [[ -s "$sdpart" && -s "$sdpart_list" && -z "${WCVM_REBUILD:-}" ]] || build_systemd
+    fi
 fi
 
 # --- kernel part ----------------------------------------------------------------------------
@@ -224,16 +416,30 @@ fi
 
 root="$work/extras"
 skeleton "$root"
+for i in "${!trees[@]}"; do
+    [[ -d "${trees[$i]}" ]] || wcvm_die "--tree: not a directory: ${trees[$i]}"
+    trees[i]=$(cd "${trees[$i]}" && pwd -P)
+    for d in usr/lib/x86_64-linux-gnu lib/x86_64-linux-gnu usr/lib lib usr/lib64 lib64 \
+        usr/local/lib/x86_64-linux-gnu usr/local/lib; do
+        [[ ! -d "${trees[$i]}/$d" ]] || tree_libpath+=${tree_libpath:+:}${trees[$i]}/$d
+    done
+    merge_tree "${trees[$i]}" "$root"
+done
 for spec in "${bins[@]}"; do
     src=${spec%%:*}
     if [[ "$spec" == *:* ]]; then
         dest=${spec#*:}
     else
         src=$(readlink -f "$src")
-        case $src in
-            /usr/* | /bin/* | /sbin/* | /lib*/* | /opt/*) dest=$src ;;
-            *) dest=/usr/bin/$(basename "$src") ;;
-        esac
+        if tree=$(in_tree "$src"); then
+            dest=/${src#"$tree"/}
+            case $dest in /bin/* | /sbin/* | /lib/* | /lib64/*) dest=/usr$dest ;; esac
+        else
+            case $src in
+                /usr/* | /bin/* | /sbin/* | /lib*/* | /opt/*) dest=$src ;;
+                *) dest=/usr/bin/$(basename "$src") ;;
+            esac
+        fi
     fi
     install_with_libs "$src" "$root" "$dest"
 done
@@ -261,14 +467,18 @@ if [[ ${#envs[@]} -gt 0 ]]; then
         printf '%s=%q\n' "${e%%=*}" "${e#*=}"
     done >"$root/etc/wcbroker-vm/env"
 fi
-# Files the base already has with the same content (libc, ...) need not travel twice; a
-# caller's file that differs (its own /etc/passwd, say) stays and wins, being unpacked later.
-manifest "$root" | LC_ALL=C comm -12 - "$base_list" | while read -r _ f; do
+# Files the cached parts already have with the same content (libc, ...) need not travel
+# twice; a caller's file that differs (its own /etc/passwd, say) stays and wins, being
+# unpacked later.  Where the systemd part replaces a base file, its version is the one seen.
+# (Manifest lines: 64 hex digits, two spaces, the path.)
+awk '{ sum[substr($0, 67)] = $1 } END { for (f in sum) print sum[f] "  " f }' \
+    "$base_list" ${sdpart_list:+"$sdpart_list"} | LC_ALL=C sort >"$work/cached.list"
+manifest "$root" | LC_ALL=C comm -12 - "$work/cached.list" | while read -r _ f; do
     rm -f "$root/$f"
 done
 cpio_gz "$root" "$work/extras.cpio.gz"
 
 mkdir -p "$(dirname "$out")"
-cat "$base" "$kpart" "$work/extras.cpio.gz" >"$out.tmp.$$"
+cat "$base" ${sdpart:+"$sdpart"} "$kpart" "$work/extras.cpio.gz" >"$out.tmp.$$"
 mv -f "$out.tmp.$$" "$out"
-wcvm_log "initramfs $out: $(du -h "$out" | cut -f1) (kernel $(basename "$kdir"))"
+wcvm_log "initramfs $out: $(du -h "$out" | cut -f1) (kernel $(basename "$kdir")${sdpart:+, systemd})"

@@ -172,21 +172,49 @@ wcvm_deb_tree() {
     printf '%s\n' "$dir"
 }
 
-# --- static helpers (setids, wc-poke) ---------------------------------------------------------
+# --- helpers built from C (setids, wc-poke, test fixtures) ------------------------------------
 
 # wcvm_helper NAME : build tests/vm/NAME.c statically into the cache (keyed by source hash)
 # and print the binary path.  Static so it needs nothing in the guest and runs on the host too.
+# NAME may name a subdirectory (scenarios/sd-fixture).
 wcvm_helper() {
-    local name=$1 src cache out
+    wcvm_build_helper "$1" -static
+}
+
+# wcvm_helper_dyn NAME LINKARG... : the same, linked dynamically against LINKARG (e.g.
+# -lsystemd, for which Debian ships no static library).  Give the result to build-initramfs.sh
+# with --bin so that its libraries go along.
+wcvm_helper_dyn() {
+    local name=$1
+    shift
+    wcvm_build_helper "$name" "$@"
+}
+
+# wcvm_build_helper NAME -static | NAME LINKARG... : what the two above share.  The key of a
+# static helper is its source's hash alone (as before dynamic ones existed), a dynamic one's
+# also covers the link arguments.
+wcvm_build_helper() {
+    local name=$1 src cache out key
+    shift
     src="$WCVM_DIR/$name.c"
     [[ -f "$src" ]] || wcvm_die "no helper source $src"
     cache=$(wcvm_cache_dir)
-    out="$cache/helpers/$name-$(wcvm_sha256 "$src" | cut -c1-16)"
+    if [[ "$*" == -static ]]; then
+        key=$(wcvm_sha256 "$src" | cut -c1-16)
+    else
+        key=$({ cat "$src"; printf '%s\n' "$@"; } | wcvm_sha256 | cut -c1-16)
+    fi
+    out="$cache/helpers/$(basename "$name")-$key"
     if [[ ! -x "$out" ]]; then
         wcvm_require_tools gcc
         mkdir -p "$cache/helpers"
-        gcc -static -O2 -Wall -Wextra -Werror -o "$out.tmp.$$" "$src" >&2 ||
-            wcvm_die "building $name failed (gcc -static needs libc6-dev)"
+        if [[ "$*" == -static ]]; then
+            gcc -static -O2 -Wall -Wextra -Werror -o "$out.tmp.$$" "$src" >&2 ||
+                wcvm_die "building $name failed (gcc -static needs libc6-dev)"
+        else
+            gcc -O2 -Wall -Wextra -Werror -o "$out.tmp.$$" "$src" "$@" >&2 ||
+                wcvm_die "building $name failed (gcc ... $*: is its -dev package installed?)"
+        fi
         mv -f "$out.tmp.$$" "$out"
     fi
     printf '%s\n' "$out"

@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
-# wcbroker's end-to-end test on real kernels under QEMU (issue #5): builds a
-# guest with the project's own binaries, bus policy and udev rules, runs
-# scenarios/e2e.sh, and checks on the host what the guest wrote.
+# wcbroker's end-to-end tests on real kernels under QEMU. By default (issue
+# #5) a busybox guest with the project's own binaries, bus policy and udev
+# rules runs scenarios/e2e.sh, and the host checks what the guest wrote.
+# With --systemd (issue #6) the build's "meson install" tree goes into a
+# guest where systemd is PID 1, and scenarios/systemd-e2e.sh checks that
+# the unit, udev rules, D-Bus activation and journal work as installed.
 #
-# Usage: run-e2e.sh [--tap] [--narrate] BUILD_DIR [KERNEL...]
+# Usage: run-e2e.sh [--tap] [--narrate] [--systemd] BUILD_DIR [KERNEL...]
 #   KERNEL defaults to "6.1-cloud 6.12" (see kernels.sh).
 #   --tap      print TAP for meson's test runner (one test per check)
 #   --narrate  print the guest's narration too (the demo)
+#   --systemd  the installed tree under systemd instead
 # Exit: 0 all passed, 1 a failure, 77 QEMU or another tool is missing (SKIP).
 set -euo pipefail
 
@@ -15,16 +19,18 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source "$here/lib.sh"
 source=$(cd "$here/../.." && pwd)
 
-tap=0 narrate=0
+tap=0 narrate=0 systemd=0
+usage="usage: $0 [--tap] [--narrate] [--systemd] BUILD_DIR [KERNEL...]"
 while [[ $# -gt 0 && $1 == --* ]]; do
     case $1 in
     --tap) tap=1 ;;
     --narrate) narrate=1 ;;
-    *) echo "usage: $0 [--tap] [--narrate] BUILD_DIR [KERNEL...]" >&2; exit 2 ;;
+    --systemd) systemd=1 ;;
+    *) echo "$usage" >&2; exit 2 ;;
     esac
     shift
 done
-[[ $# -ge 1 ]] || { echo "usage: $0 [--tap] [--narrate] BUILD_DIR [KERNEL...]" >&2; exit 2; }
+[[ $# -ge 1 ]] || { echo "$usage" >&2; exit 2; }
 build=$(cd "$1" && pwd)
 shift
 kernels=("$@")
@@ -42,26 +48,47 @@ command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 is not inst
 for binary in daemon/wcbrokerd cli/wcbrokerctl; do
     [[ -x $build/$binary ]] || { echo "FAIL: $build/$binary is not built" >&2; exit 1; }
 done
-set +e
-vfio_user=$(wcvm_helper vfio-user)
-status=$?
-set -e
-[[ $status == 0 ]] || skip "cannot build the static VFIO test helper (gcc -static needs libc6-dev)"
-
 results=$(mktemp)
-trap 'rm -f "$results"' EXIT
+stage=""
+trap 'rm -rf "$results" $stage' EXIT
+if [[ $systemd == 1 ]]; then
+    command -v meson >/dev/null || skip "meson is not installed"
+    # What a package would ship: the build's own install tree.
+    stage=$(mktemp -d "${TMPDIR:-/tmp}/wcbroker-install.XXXXXX")
+    meson install -C "$build" --no-rebuild --quiet --destdir "$stage" >/dev/null
+    prefix=$(meson introspect --buildoptions "$build" |
+        python3 -c 'import json, sys; print(next(o["value"] for o in json.load(sys.stdin) if o["name"] == "prefix"))')
+    # dbus-daemon reads /usr/share/dbus-1 only; a build configured for
+    # another prefix is tested as if it had been configured for /usr.
+    if [[ $prefix != /usr && -d $stage$prefix/share/dbus-1 ]]; then
+        mkdir -p "$stage/usr/share"
+        mv "$stage$prefix/share/dbus-1" "$stage/usr/share/dbus-1"
+    fi
+    sbin=$(find "$stage" -path '*/sbin/wcbrokerd' | head -n1)
+    bin=$(find "$stage" -path '*/bin/wcbrokerctl' | head -n1)
+    vm_inputs=(--systemd --tree "$stage" --bin "$sbin" --bin "$bin" -s "$here/scenarios/systemd-e2e.sh"
+        --file "$here/scenarios/e2e-policy.toml:/etc/wcbroker/policy.toml")
+else
+    set +e
+    vfio_user=$(wcvm_helper vfio-user)
+    status=$?
+    set -e
+    [[ $status == 0 ]] || skip "cannot build the static VFIO test helper (gcc -static needs libc6-dev)"
+    vm_inputs=(-s "$here/scenarios/e2e.sh"
+        --bin "$build/daemon/wcbrokerd:/usr/sbin/wcbrokerd"
+        --bin "$build/cli/wcbrokerctl:/usr/bin/wcbrokerctl"
+        --bin "$vfio_user:/usr/bin/vfio-user"
+        --file "$source/dbus/org.wcbroker.Broker1.conf:/usr/share/dbus-1/system.d/org.wcbroker.Broker1.conf"
+        --file "$source/udev-rules/70-wcbroker.rules:/etc/udev/rules.d/70-wcbroker.rules"
+        --file "$here/scenarios/e2e-policy.toml:/etc/wcbroker/policy.toml"
+        --host-check "$here/scenarios/e2e-host.sh")
+fi
+
 worst=0
 for kernel in "${kernels[@]}"; do
     workdir=$(mktemp -d "${TMPDIR:-/tmp}/wcbroker-e2e.XXXXXX")
     set +e
-    "$here/run-vm.sh" -k "$kernel" -s "$here/scenarios/e2e.sh" --workdir "$workdir" \
-        --bin "$build/daemon/wcbrokerd:/usr/sbin/wcbrokerd" \
-        --bin "$build/cli/wcbrokerctl:/usr/bin/wcbrokerctl" \
-        --bin "$vfio_user:/usr/bin/vfio-user" \
-        --file "$source/dbus/org.wcbroker.Broker1.conf:/usr/share/dbus-1/system.d/org.wcbroker.Broker1.conf" \
-        --file "$source/udev-rules/70-wcbroker.rules:/etc/udev/rules.d/70-wcbroker.rules" \
-        --file "$here/scenarios/e2e-policy.toml:/etc/wcbroker/policy.toml" \
-        --host-check "$here/scenarios/e2e-host.sh" >"$results.$kernel" 2>"$workdir/run-vm.stderr"
+    "$here/run-vm.sh" -k "$kernel" --workdir "$workdir" "${vm_inputs[@]}" >"$results.$kernel" 2>"$workdir/run-vm.stderr"
     rc=$?
     set -e
     case $rc in

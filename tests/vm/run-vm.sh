@@ -3,20 +3,26 @@
 # its PASS:/FAIL:/SKIP: lines, run host-side checks, and exit accordingly.
 #
 # Usage:
-#   run-vm.sh -k KERNEL [-s SCENARIO] [--bin SRC[:DEST]]... [--file SRC:DEST]...
-#             [--env NAME=VALUE]... [--host-check EXE]... [--initrd FILE]
+#   run-vm.sh -k KERNEL [--systemd] [-s SCENARIO] [--tree DIR]... [--bin SRC[:DEST]]...
+#             [--file SRC:DEST]... [--env NAME=VALUE]... [--host-check EXE]... [--initrd FILE]
 #             [--timeout SECS] [--append "ARGS"] [--device-b edu|pci-testdev] [--workdir DIR]
-#             [--shm-init FILE]
+#             [--shm-init FILE] [--memory MIB]
 #
 #   -k KERNEL          6.1-cloud | 6.1 | 6.12 | a Debian linux-image package | a kernels.sh dir
-#   -s SCENARIO        guest script (see build-initramfs.sh --scenario); --bin/--file/--env are
-#                      passed to build-initramfs.sh unchanged
+#   -s SCENARIO        guest script (see build-initramfs.sh --scenario); --tree/--bin/--file/--env
+#                      are passed to build-initramfs.sh unchanged
+#   --systemd          systemd as PID 1 (build-initramfs.sh --systemd); the scenario runs from
+#                      wcvm-scenario.service once the boot is over.  The image decides the mode:
+#                      with --initrd this only labels the log
+#   --memory MIB       guest RAM (default 256, in both modes: systemd mode leaves 149 of 210
+#                      MiB available after its self-test, busybox mode 164)
 #   --host-check EXE   run on the host after the guest powered off, with the environment below;
 #                      its PASS:/FAIL:/SKIP: stdout lines join the results; exit != 0 is a FAIL
 #   --initrd FILE      use a prebuilt initramfs instead of building one
 #   --timeout SECS     wall-clock limit for QEMU (default $WCVM_TIMEOUT or 300: TCG on a busy
 #                      2-core machine can be slow; a normal run takes 5-20 s)
-#   --append "ARGS"    extra kernel command line (e.g. "loglevel=7 wcvm.dmesg=1")
+#   --append "ARGS"    extra kernel command line (e.g. "loglevel=7 wcvm.dmesg=1"; wcvm.journal=1
+#                      dumps the journal in systemd mode)
 #   --device-b NAME    QEMU model for device B, the non-prefetchable one (default edu)
 #   --shm-init FILE    initial content of device A's BAR2 (default: zeros), e.g. for a test in
 #                      which the host writes and the guest reads
@@ -50,14 +56,16 @@ usage() {
     wcvm_usage "${BASH_SOURCE[0]}"
 }
 
-kernel="" scenario="" initrd="" workdir="" append="" devb=edu shm_init=""
+kernel="" scenario="" initrd="" workdir="" append="" devb=edu shm_init="" systemd=0 memory=256
 timeout_s=${WCVM_TIMEOUT:-300}
 build_args=() checks=()
 while [[ $# -gt 0 ]]; do
     case $1 in
         -k | --kernel) kernel=${2:?}; shift 2 ;;
         -s | --scenario) scenario=${2:?}; shift 2 ;;
-        --bin | --file | --env) build_args+=("$1" "${2:?}"); shift 2 ;;
+        --systemd) systemd=1; shift ;;
+        --memory) memory=${2:?}; shift 2 ;;
+        --tree | --bin | --file | --env) build_args+=("$1" "${2:?}"); shift 2 ;;
         --host-check) checks+=("${2:?}"); shift 2 ;;
         --initrd) initrd=${2:?}; shift 2 ;;
         --timeout) timeout_s=${2:?}; shift 2 ;;
@@ -75,6 +83,7 @@ case $devb in
     pci-testdev) devb_id=1b36:0005 ;;
     *) echo "run-vm.sh: --device-b must be edu or pci-testdev" >&2; exit 2 ;;
 esac
+[[ "$memory" =~ ^[0-9]+$ ]] || { echo "run-vm.sh: --memory wants MiB, got '$memory'" >&2; exit 2; }
 
 qemu=${WCVM_QEMU:-qemu-system-x86_64}
 wcvm_require_tools "$qemu" timeout truncate
@@ -98,10 +107,11 @@ workdir=$(cd "$workdir" && pwd)
 if [[ -z "$initrd" ]]; then
     initrd="$workdir/initrd.gz"
     build=("$WCVM_DIR/build-initramfs.sh" -k "$kdir" -o "$initrd")
+    [[ $systemd == 0 ]] || build+=(--systemd)
     [[ -z "$scenario" ]] || build+=(--scenario "$scenario")
     "${build[@]}" "${build_args[@]}"
 elif [[ -n "$scenario" || ${#build_args[@]} -gt 0 ]]; then
-    echo "run-vm.sh: --initrd excludes -s/--bin/--file/--env" >&2
+    echo "run-vm.sh: --initrd excludes -s/--tree/--bin/--file/--env" >&2
     exit 2
 fi
 
@@ -115,7 +125,7 @@ truncate -s 1M "$shm"
 # are comparable across runs; scenarios should still use WCVM_DEV_A/B from /init.
 # shellcheck disable=SC2054  # the commas are QEMU option syntax
 qemu_args=(
-    -M q35 -accel tcg -cpu max -m 256 -smp 1
+    -M q35 -accel tcg -cpu max -m "$memory" -smp 1
     -nodefaults -nographic -no-reboot
     # -nodefaults also drops the serial port -nographic would have put on stdio.
     -serial stdio
@@ -129,7 +139,7 @@ qemu_args=(
     -append "console=ttyS0 intel_iommu=on quiet panic=-1 wcvm.devb=$devb_id $append"
 )
 
-wcvm_log "booting $KVER ($(basename "$kdir")), timeout ${timeout_s}s, workdir $workdir"
+wcvm_log "booting $KVER ($(basename "$kdir"))$([[ $systemd == 0 ]] || echo ", systemd mode"), ${memory} MiB, timeout ${timeout_s}s, workdir $workdir"
 start=$(date +%s.%N)
 set +e
 if [[ "${WCVM_VERBOSE:-0}" == 1 ]]; then

@@ -9,15 +9,8 @@
 # "WCVM-E2E-PATTERN offset=N length=N pattern=TEXT" lines tell the host
 # check (e2e-host.sh) what it must find in ivshmem's backing file.
 set -u
-
-failures=0
-pass() { echo "PASS: $*"; }
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-check() { # check DESCRIPTION COMMAND...
-    d=$1
-    shift
-    if "$@"; then pass "$d"; else fail "$d"; fi
-}
+# shellcheck source-path=SCRIPTDIR source=../guest/checks.sh
+. /usr/libexec/wcbroker-vm/checks.sh
 step() {
     echo
     echo "== $*"
@@ -35,14 +28,7 @@ bob() { setids 1001 1001 -- "$@"; }
 ALICE="setids 1000 1000,2000 --"
 
 # wait_for CONDITION-COMMAND... : up to 10 s
-wait_for() {
-    i=0
-    while ! "$@" >/dev/null 2>&1; do
-        i=$((i + 1))
-        [ $i -le 100 ] || return 1
-        sleep 0.1
-    done
-}
+wait_for() { wait_until 100 "$@"; }
 contains() { grep -q -- "$2" "$1"; }
 served() { wcbrokerctl list-devices | grep -q "^$1 "; }
 bind_vfio() {

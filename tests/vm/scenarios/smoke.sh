@@ -10,16 +10,8 @@
 #   5. Root maps it too; wc-poke prints its own memtype lines.
 # "WCVM-SMOKE-PATTERN ..." lines tell the host check where to find the written bytes.
 set -u
-
-failures=0
-pass() { echo "PASS: $*"; }
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-info() { echo "INFO: $*"; }
-check() { # check DESCRIPTION COMMAND... : PASS/FAIL on the command's status
-    d=$1
-    shift
-    if "$@"; then pass "$d"; else fail "$d"; fi
-}
+# shellcheck source-path=SCRIPTDIR source=../guest/checks.sh
+. /usr/libexec/wcbroker-vm/checks.sh
 
 SYS=/sys/bus/pci/devices
 A=${WCVM_DEV_A:-}

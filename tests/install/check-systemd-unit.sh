@@ -1,0 +1,55 @@
+#!/bin/bash
+# wcbrokerd.service as installed: "systemd-analyze verify" finds nothing
+# wrong with it, and "systemd-analyze security --offline=yes" rates its
+# exposure at or under the ceiling docs/security.md promises.
+#
+# Usage: check-systemd-unit.sh BUILD_DIR [CEILING]   (CEILING default 2.0)
+# Exit 77 (a skip, with the reason) where systemd-analyze is missing.
+set -euo pipefail
+
+build=${1:?build dir}
+ceiling=${2:-2.0}
+if ! command -v systemd-analyze >/dev/null; then
+    echo "SKIP: systemd-analyze is not installed (apt-get install systemd); the unit is not checked"
+    exit 77
+fi
+
+destdir=$(mktemp -d "${TMPDIR:-/tmp}/wcbroker-unit.XXXXXX")
+trap 'rm -rf "$destdir"' EXIT
+meson install -C "$build" --no-rebuild --quiet --destdir "$destdir" >/dev/null
+installed_unit=$(find "$destdir" -name wcbrokerd.service -path '*/system/*' | head -n1)
+[[ -n "$installed_unit" ]] || { echo "FAIL: no wcbrokerd.service installed"; exit 1; }
+
+# verify wants the programs the unit runs to exist at the paths it names;
+# they exist inside DESTDIR, so check a copy that points there. The man
+# pages for Documentation= are found the same way.
+unit_dir=$destdir/check
+mkdir -p "$unit_dir"
+sed -e "s|^\(Exec[A-Za-z]*=\)\([-@:+!]*\)/|\1\2$destdir/|" "$installed_unit" >"$unit_dir/wcbrokerd.service"
+MANPATH=$(find "$destdir" -type d -name man -path '*/share/man' | head -n1)
+export MANPATH
+failures=0
+if output=$(systemd-analyze verify --man=yes "$unit_dir/wcbrokerd.service" 2>&1) && [[ -z "$output" ]]; then
+    echo "PASS: systemd-analyze verify wcbrokerd.service: no complaint"
+else
+    echo "$output"
+    echo "FAIL: systemd-analyze verify wcbrokerd.service"
+    failures=$((failures + 1))
+fi
+
+report=$(systemd-analyze security --offline=yes --no-pager "$installed_unit" 2>&1) || true
+score=$(sed -n 's/.*Overall exposure level for wcbrokerd.service: \([0-9.]*\).*/\1/p' <<<"$report")
+if [[ -z "$score" ]]; then
+    echo "$report"
+    echo "FAIL: systemd-analyze security printed no exposure level"
+    exit 1
+fi
+# What is still open, for whoever wants to tighten it further.
+grep -E '^✗' <<<"$report" | sed 's/^/  open: /' || true
+if awk -v s="$score" -v c="$ceiling" 'BEGIN { exit !(s <= c) }'; then
+    echo "PASS: systemd-analyze security: exposure $score (ceiling $ceiling)"
+else
+    echo "FAIL: systemd-analyze security: exposure $score is over the ceiling $ceiling"
+    failures=$((failures + 1))
+fi
+[[ $failures -eq 0 ]]

@@ -10,8 +10,7 @@
 //
 // Usage: umockdev-wrapper bench-acquire [--quick]    Results: docs/performance.md
 
-#include "fake-pci.hpp"
-#include "process.hpp"
+#include "broker-harness.hpp"
 #include "wcbroker.h"
 
 #include <algorithm>
@@ -21,7 +20,6 @@
 #include <cstring>
 #include <fcntl.h>
 #include <filesystem>
-#include <fstream>
 #include <sdbus-c++/sdbus-c++.h>
 #include <sstream>
 #include <sys/mman.h>
@@ -134,30 +132,26 @@ struct Stats {
 class Bench {
 public:
     explicit Bench(const std::string& self)
-        : self_(self)
+        : harness_("<policy user=\"root\"><allow own=\"org.wcbroker.BenchFloor\"/></policy>"
+                   "<policy context=\"default\"><allow send_destination=\"org.wcbroker.BenchFloor\"/></policy>")
+        , self_(self)
     {
-        char pattern[] = "/tmp/wcbroker-bench-XXXXXX";
-        dir_ = ::mkdtemp(pattern);
-        fs::permissions(dir_, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec
-                | fs::perms::others_read | fs::perms::others_exec);
-        fs::create_directories(dir_ / "policy");
-        pci_.add(ivshmem(device, 3));
-        std::ofstream(dir_ / "policy" / "policy.toml") << "version = 1\n[[rule]]\nname = \"bench\"\n"
-                                                          "device = { address = \"0000:00:03.0\" }\nbar = 2\n"
-                                                          "ranges = \"all\"\naccess = \"write-combine\"\n"
-                                                          "users = [65534]\n";
-        start_bus();
-        start_daemons();
+        harness_.pci().add(ivshmem(device, 3));
+        harness_.write_policy("version = 1\n[[rule]]\nname = \"bench\"\n"
+                              "device = { address = \"0000:00:03.0\" }\nbar = 2\n"
+                              "ranges = \"all\"\naccess = \"write-combine\"\n"
+                              "users = [65534]\n");
+        harness_.start_daemon();
+        // The floor service gets the same bus policy as wcbrokerd.
+        SpawnOptions floor_options;
+        floor_options.env = harness_.client_env();
+        floor_ = spawn({self_, "floor-service"}, floor_options);
+        floor_.read_line();
     }
     ~Bench()
     {
-        daemon_.signal(SIGTERM);
         floor_.signal(SIGTERM);
-        daemon_.wait();
         floor_.wait();
-        bus_.signal(SIGTERM);
-        bus_.wait();
-        fs::remove_all(dir_);
     }
 
     Stats run(const std::string& kind, int clients, int iterations)
@@ -166,11 +160,11 @@ public:
         const auto start = Clock::now();
         for (int i = 0; i < clients; ++i) {
             SpawnOptions options;
-            options.env = env_;
+            options.env = harness_.client_env();
             if (kind != "direct")
                 options.as = Credentials{65534, 65534, {65534}};
             workers.push_back(spawn({self_, "worker", kind, std::to_string(iterations),
-                                        pci_.device_dir(device) + "/resource2_wc"},
+                                        harness_.pci().device_dir(device) + "/resource2_wc"},
                 options));
         }
         std::vector<std::int64_t> all;
@@ -194,67 +188,8 @@ public:
     }
 
 private:
-    void start_bus()
-    {
-        std::ifstream in(BUS_CONF_TEMPLATE);
-        std::stringstream text;
-        text << in.rdbuf();
-        std::string conf = text.str();
-        auto replace = [&](const std::string& key, const std::string& value) {
-            for (auto at = conf.find(key); at != std::string::npos; at = conf.find(key, at + value.size()))
-                conf.replace(at, key.size(), value);
-        };
-        replace("@LISTEN@", "unix:path=" + (dir_ / "bus").string());
-        replace("@POLICY@", BUS_POLICY_FILE);
-        // The floor service gets the same bus policy as wcbrokerd.
-        conf.replace(conf.find("</busconfig>"), 12,
-            "<policy user=\"root\"><allow own=\"org.wcbroker.BenchFloor\"/></policy>"
-            "<policy context=\"default\"><allow send_destination=\"org.wcbroker.BenchFloor\"/></policy></busconfig>");
-        std::ofstream(dir_ / "bus.conf") << conf;
-        SpawnOptions options;
-        options.env = environment_without({"LD_PRELOAD", "UMOCKDEV_DIR"});
-        options.stderr_file = (dir_ / "dbus.log").string();
-        bus_ = spawn({"/usr/bin/dbus-daemon", "--config-file=" + (dir_ / "bus.conf").string(), "--nofork",
-                         "--print-address=1"},
-            options);
-        address_ = bus_.read_line().value_or("");
-        env_ = environment_without({"LD_PRELOAD", "UMOCKDEV_DIR"}, {"DBUS_SYSTEM_BUS_ADDRESS=" + address_});
-    }
-
-    void start_daemons()
-    {
-        SpawnOptions daemon_options;
-        daemon_options.env = environment_without({"JOURNAL_STREAM"}, {"DBUS_SYSTEM_BUS_ADDRESS=" + address_});
-        daemon_options.stderr_file = "/dev/null";
-        daemon_ = spawn({WCBROKERD_PATH, "--bus", address_, "--policy-dir", (dir_ / "policy").string(), "--sysfs-root",
-                            pci_.root(), "--udev-source", "kernel", "--log-level", "warning"},
-            daemon_options);
-        SpawnOptions floor_options;
-        floor_options.env = env_;
-        floor_ = spawn({self_, "floor-service"}, floor_options);
-        floor_.read_line();
-        // Ready when Explain answers.
-        auto connection = sdbus::createSessionBusConnectionWithAddress(address_);
-        for (int attempt = 0; attempt < 500; ++attempt) {
-            try {
-                auto broker = sdbus::createProxy(*connection, "org.wcbroker.Broker1", "/org/wcbroker/Broker1");
-                broker->getProperty("Version").onInterface("org.wcbroker.Broker1");
-                return;
-            } catch (const sdbus::Error&) {
-                ::usleep(10000);
-            }
-        }
-        std::fprintf(stderr, "wcbrokerd did not come up\n");
-        std::exit(1);
-    }
-
+    wcbroker::bench::BrokerHarness harness_;
     std::string self_;
-    FakePci pci_;
-    fs::path dir_;
-    std::string address_;
-    std::vector<std::string> env_;
-    Process bus_;
-    Process daemon_;
     Process floor_;
 };
 

@@ -326,7 +326,7 @@ void print_decision(const Arguments& args, const Policy& policy, const DeviceFac
     std::cout << "\nPolicy:   " << policy.files.size() << " file(s), " << policy.rules.size() << " rule(s), mode "
               << enforcement_mode_name(policy.mode) << "\n";
     std::cout << "Decision: " << (decision.allowed ? "ALLOW" : "DENY");
-    if (!decision.allowed && !decision.enforced)
+    if (!decision.allowed && decision.granted())
         std::cout << " (audit mode: wcbrokerd would log the denial and grant anyway)";
     std::cout << "\n";
     if (const Rule* rule = decision.rule())

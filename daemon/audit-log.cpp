@@ -24,6 +24,7 @@ constexpr KindInfo kinds[] = {
     {AuditKind::LeaseReleased, "lease-released", "95607437447446ed8232e3d6df59a9b3"},
     {AuditKind::LeaseOwnerGone, "lease-owner-gone", "e1f78d20a26146e3a6c78bbf6a165ac7"},
     {AuditKind::LeaseRevoked, "lease-revoked", "126681983ec74cffb32678213b81906f"},
+    {AuditKind::LeaseRecovered, "lease-recovered", "2badf172b87e4a4ba5451fc057ffcf98"},
     {AuditKind::PolicyReloaded, "policy-reloaded", "e01d26db26af4076b0365ca731c76f4e"},
     {AuditKind::PolicyRejected, "policy-rejected", "80f7683e47224e769985ff3d210f310d"},
 };

@@ -1,6 +1,6 @@
 // One structured record per decision wcbrokerd makes about device memory:
 // every Acquire (granted, denied, granted only in audit mode, or allowed but
-// failed), every lease end, every policy reload. Under journald each record
+// failed), every lease end or recovery after a restart, every policy reload. Under journald each record
 // is a journal entry with a MESSAGE_ID per kind and WCBROKER_* fields
 // (`journalctl MESSAGE_ID=...`, docs/admin.md); otherwise one "audit:" line
 // of key=value pairs on stderr.
@@ -25,6 +25,7 @@ enum class AuditKind {
     LeaseReleased,
     LeaseOwnerGone,
     LeaseRevoked,
+    LeaseRecovered, // a restarted daemon took over a lease its predecessor granted
     PolicyReloaded,
     PolicyRejected,
 };

@@ -1,5 +1,6 @@
 #include "broker-dbus.hpp"
 
+#include "dbus-arguments.hpp"
 #include "dbus-error.hpp"
 #include "vfio-features.hpp"
 
@@ -47,24 +48,8 @@ private:
     Acquire(const std::string& device, const uint32_t& bar, const uint64_t& offset, const uint64_t& length,
         const std::string& access, const std::map<std::string, sdbus::Variant>& options) override
     {
-        AcquireArguments arguments;
-        arguments.device = device;
-        arguments.bar = bar;
-        arguments.offset = offset;
-        arguments.length = length;
-        arguments.access = access;
-        for (const auto& [name, value] : options) {
-            if (name == "require_verified_wc" && value.containsValueOfType<bool>()) {
-                arguments.require_verified_wc = value.get<bool>();
-            } else if (name == "label" && value.containsValueOfType<std::string>()) {
-                arguments.label = value.get<std::string>();
-            } else {
-                throw sdbus::Error("org.freedesktop.DBus.Error.InvalidArgs",
-                    "options: unknown option \"" + name + "\" of type " + value.peekValueType()
-                        + "; valid options are \"require_verified_wc\" (b) and \"label\" (s)");
-            }
-        }
-        AcquireGrant grant = checked(broker_.acquire(caller(), arguments));
+        AcquireGrant grant =
+            checked(broker_.acquire(caller(), checked(acquire_arguments(device, bar, offset, length, access, options))));
         const Lease& lease = *grant.lease;
         std::map<std::string, sdbus::Variant> info{
             {"mechanism", sdbus::Variant(lease.mechanism)},
@@ -82,13 +67,7 @@ private:
     std::tuple<bool, std::string, std::string, std::string> Explain(const std::string& device, const uint32_t& bar,
         const uint64_t& offset, const uint64_t& length, const std::string& access) override
     {
-        RequestArguments arguments;
-        arguments.device = device;
-        arguments.bar = bar;
-        arguments.offset = offset;
-        arguments.length = length;
-        arguments.access = access;
-        ExplainAnswer answer = checked(broker_.explain(caller(), arguments));
+        ExplainAnswer answer = checked(broker_.explain(caller(), request_arguments(device, bar, offset, length, access)));
         return {answer.allowed, answer.rule, answer.reason, answer.mechanism};
     }
 

@@ -3,10 +3,13 @@
 #include "byte-size.hpp"
 #include "log.hpp"
 #include "pci-address.hpp"
+#include "sysfs-mechanism.hpp"
 
 #include <algorithm>
 #include <fcntl.h>
 #include <map>
+#include <optional>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -248,7 +251,6 @@ Expected<AcquireGrant> Broker::acquire(const Caller& caller, const AcquireArgume
     lease.owner = caller.bus_name;
     lease.holder = caller.identity;
     lease.address = request.address;
-    lease.device_generation = record.generation;
     lease.request = request.request;
     lease.memtype = mapped->verification.memtype;
     lease.verification = mapped->verification.detail;
@@ -261,6 +263,11 @@ Expected<AcquireGrant> Broker::acquire(const Caller& caller, const AcquireArgume
     lease.client_requires_verified_wc = arguments.require_verified_wc;
     lease.label = arguments.label;
     lease.created_realtime_usec = realtime_usec();
+    lease.file.path = mapped->opened.path;
+    if (struct stat info {}; ::fstat(mapped->opened.fd.get(), &info) == 0) {
+        lease.file.device = static_cast<std::uint64_t>(info.st_dev);
+        lease.file.inode = static_cast<std::uint64_t>(info.st_ino);
+    }
     lease.fd = std::move(mapped->opened.fd);
 
     AcquireGrant grant;
@@ -290,6 +297,8 @@ Expected<AcquireGrant> Broker::acquire(const Caller& caller, const AcquireArgume
     granted_record.fields = std::move(fields);
     audit_.record(granted_record);
 
+    if (persistence_ != nullptr)
+        persistence_->lease_granted(*grant.lease);
     if (observer_ != nullptr)
         observer_->lease_granted(*grant.lease);
     return grant;
@@ -365,23 +374,113 @@ void Broker::end_lease(std::uint64_t id, LeaseEnd how, const std::string& reason
         return;
     if (observer_ != nullptr)
         observer_->lease_ending(*lease, how, reason);
+    audit_lease_end(*lease, how, reason);
+    if (persistence_ != nullptr)
+        persistence_->lease_ended(id);
+    leases_.remove(id);
+    ++leases_ended_;
+}
+
+void Broker::audit_lease_end(const Lease& lease, LeaseEnd how, const std::string& reason)
+{
     AuditRecord record;
     record.kind = how == LeaseEnd::Released ? AuditKind::LeaseReleased
         : how == LeaseEnd::OwnerGone        ? AuditKind::LeaseOwnerGone
                                             : AuditKind::LeaseRevoked;
-    record.message = describe_lease(*lease) + " ended: " + reason;
-    record.bus_name = lease->owner;
-    record.caller = lease->holder;
-    record.fields = lease_fields(*lease);
+    record.message = describe_lease(lease) + " ended: " + reason;
+    record.bus_name = lease.owner;
+    record.caller = lease.holder;
+    record.fields = lease_fields(lease);
     record.with("REASON", reason);
     audit_.record(record);
     if (how == LeaseEnd::Revoked) {
-        log_notice("revoked " + describe_lease(*lease) + ": " + reason
-            + (lease->range_enforcement == RangeEnforcement::Advisory
+        log_notice("revoked " + describe_lease(lease) + ": " + reason
+            + (lease.range_enforcement == RangeEnforcement::Advisory
                     ? " (its sysfs mapping lasts until the client unmaps it or the kernel revokes it)"
                     : ""));
     }
-    leases_.remove(id);
+}
+
+void Broker::restore_leases(std::vector<LeaseToRestore> leases)
+{
+    std::vector<std::uint64_t> restored;
+    for (LeaseToRestore& item : leases) {
+        Lease& lease = item.lease;
+        // An id stays unique in the audit trail, even that of a lease dropped here.
+        leases_.skip_ids_through(lease.id);
+        const std::string while_down = " while wcbrokerd was not running";
+        // Its owner is gone: nobody to tell, only the audit trail.
+        auto drop = [&](LeaseEnd how, const std::string& reason) {
+            audit_lease_end(lease, how, reason);
+            if (persistence_ != nullptr)
+                persistence_->lease_ended(lease.id);
+        };
+        // Its owner may still be there and mapping: it learns of the end
+        // the way it would have had the daemon been running, a Revoked
+        // signal on the lease's object (sent once the name is owned).
+        auto revoke = [&](const std::string& reason) {
+            lease.fd = std::move(item.fd);
+            const Lease& added = leases_.add(std::move(lease));
+            if (observer_ != nullptr)
+                observer_->lease_granted(added);
+            end_lease(added.id, LeaseEnd::Revoked, reason);
+        };
+        if (leases_.find(lease.id) != nullptr) {
+            drop(LeaseEnd::Revoked, "its id was taken by another record"); // record files are named by id
+            continue;
+        }
+        if (item.owner_unconfirmed) {
+            revoke(item.owner_problem);
+            continue;
+        }
+        if (!item.owner_problem.empty()) {
+            drop(LeaseEnd::OwnerGone, item.owner_problem + while_down);
+            continue;
+        }
+        if (registry_ == nullptr || registry_->find(lease.address) == nullptr) {
+            revoke("the device stopped being served" + while_down);
+            continue;
+        }
+        // The client maps the file the record names by device and inode
+        // (the file its fd is). If the file at that path now is another one
+        // (the device was removed and came back), the lease is about a file
+        // that no longer exists. The path comes from the device, never from
+        // the record alone: a damaged record must not make the daemon open
+        // some other file.
+        const std::string path = sysfs_resource_file(config_.paths, lease.address, lease.request.bar, lease.request.access);
+        auto identity_of = [](int fd) -> std::optional<FileIdentity> {
+            struct stat info {};
+            if (fd < 0 || ::fstat(fd, &info) != 0)
+                return std::nullopt;
+            return FileIdentity{"", static_cast<std::uint64_t>(info.st_dev), static_cast<std::uint64_t>(info.st_ino)};
+        };
+        UniqueFd current(::open(path.c_str(), O_RDWR | O_CLOEXEC | O_NOCTTY));
+        const auto now = identity_of(current.get());
+        const auto stored = identity_of(item.fd.get());
+        if (lease.file.path != path || !now || !now->same_file(lease.file)
+            || (item.fd.valid() && (!stored || !stored->same_file(lease.file)))) {
+            revoke("the device's resource file changed" + while_down);
+            continue;
+        }
+        // The stored fd is the very file the client maps; the reopened one
+        // is the same file, by the check above.
+        lease.fd = item.fd.valid() ? std::move(item.fd) : std::move(current);
+        lease.policy_generation = store_.generation();
+        const Lease& added = leases_.add(std::move(lease));
+        AuditRecord record;
+        record.kind = AuditKind::LeaseRecovered;
+        record.message = describe_lease(added) + " taken over after a restart of wcbrokerd";
+        record.bus_name = added.owner;
+        record.caller = added.holder;
+        record.fields = lease_fields(added);
+        record.with("FD_FROM_STORE", item.fd_from_store ? "yes" : "no");
+        audit_.record(record);
+        if (observer_ != nullptr)
+            observer_->lease_granted(added);
+        restored.push_back(added.id);
+    }
+    // What the policy says now decides, as after a reload.
+    recheck_leases(restored, "after a restart, policy generation " + std::to_string(store_.generation()));
 }
 
 Expected<ReloadOutcome> Broker::reload(const Caller& caller)
@@ -406,8 +505,20 @@ ReloadOutcome Broker::reload_requested_by_signal()
 
 ReloadOutcome Broker::apply_reload(const std::string& requested_by)
 {
-    ReloadOutcome outcome =
-        store_.offer(load_policy(config_.policy_sources, config_.load_options, &policy_cache_));
+    LoadResult candidate = load_policy(config_.policy_sources, config_.load_options, &policy_cache_);
+    // A main policy file that vanished is far more often an accident (a
+    // package removal, an editor's rename gone wrong) than a decision to
+    // deny everything, which an empty policy says explicitly.
+    const std::string& main_file = config_.policy_sources.main_file;
+    const auto& current_files = store_.current()->files;
+    if (candidate.policy != nullptr && std::find(current_files.begin(), current_files.end(), main_file) != current_files.end()
+        && std::find(candidate.files.begin(), candidate.files.end(), main_file) == candidate.files.end()) {
+        candidate.diagnostics.error({main_file, 0, 0}, "",
+            "the main policy file was removed; the policy in force stays. To deny every request, write a "
+            "policy without rules (version = 1) instead");
+        candidate.policy = nullptr;
+    }
+    ReloadOutcome outcome = store_.offer(std::move(candidate));
     for (const Diagnostic& diagnostic : outcome.diagnostics.all()) {
         if (diagnostic.severity == Severity::Error)
             log_error(diagnostic.to_string());
@@ -485,8 +596,8 @@ void Broker::recheck_leases(const std::vector<std::uint64_t>& ids, const std::st
         const bool wants_verified = lease->client_requires_verified_wc || (charged != nullptr && charged->require_verified_wc);
         if (lease->request.access == Access::WriteCombine && wants_verified && lease->memtype != Memtype::WriteCombining) {
             end_lease(id, LeaseEnd::Revoked,
-                why + ": rule " + charged->label() + " requires verified write-combining, and this lease is "
-                    + std::string(memtype_name(lease->memtype)));
+                why + ": " + (charged != nullptr && charged->require_verified_wc ? "rule " + charged->label() : "its client")
+                    + " requires verified write-combining, and this lease is " + std::string(memtype_name(lease->memtype)));
             continue;
         }
         if (charged != nullptr && charged->require_kernel_enforced_range

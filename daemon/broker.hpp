@@ -7,6 +7,7 @@
 #include "audit-log.hpp"
 #include "authorizer.hpp"
 #include "device-tracker.hpp"
+#include "lease-persistence.hpp"
 #include "lease-table.hpp"
 #include "policy-store.hpp"
 #include "range-mapper.hpp"
@@ -67,6 +68,15 @@ struct AcquireGrant {
     std::uint64_t bar_size = 0;
 };
 
+// A lease a previous run of the daemon granted, as its record gave it back.
+struct LeaseToRestore {
+    Lease lease;                   // from the record; fd invalid
+    UniqueFd fd;                   // from systemd's fd store; invalid when there was none
+    bool fd_from_store = false;
+    std::string owner_problem;     // why the owner no longer holds it ("" when it is still connected)
+    bool owner_unconfirmed = false; // the bus could not say; the lease is revoked rather than kept
+};
+
 struct ExplainAnswer {
     bool allowed = false;
     std::string rule; // the deciding rule, or the nearest; "" when none
@@ -81,6 +91,7 @@ public:
     // The registry is the tracker's; the tracker reports to this broker.
     void attach(const DeviceRegistry& registry) { registry_ = &registry; }
     void set_observer(BrokerObserver* observer) { observer_ = observer; }
+    void set_persistence(LeasePersistence* persistence) { persistence_ = persistence; }
 
     // At start: a policy with errors leaves everything denied, and says so.
     ReloadOutcome load_initial_policy();
@@ -92,6 +103,10 @@ public:
     // SIGHUP, systemctl reload: the service manager asked, as root.
     ReloadOutcome reload_requested_by_signal();
     void client_gone(const std::string& bus_name);
+    // At start, before the bus name is owned: takes over the leases a
+    // previous run granted whose owners are still there, and drops (and
+    // audits) the others.
+    void restore_leases(std::vector<LeaseToRestore> leases);
 
     Expected<std::vector<const DeviceRecord*>> list_devices(const Caller& caller) const;
     Expected<std::vector<const Lease*>> list_leases(const Caller& caller) const;
@@ -102,6 +117,8 @@ public:
 
     const PolicyStore& policy() const { return store_; }
     const LeaseTable& leases() const { return leases_; }
+    // How many leases have ended since the daemon started, however they ended.
+    std::uint64_t leases_ended() const { return leases_ended_; }
     const DeviceRegistry* registry() const { return registry_; }
     RangeMapper& mapper() { return mapper_; }
     const KernelPaths& paths() const { return config_.paths; }
@@ -118,6 +135,7 @@ private:
     ReloadOutcome apply_reload(const std::string& requested_by);
     void recheck_leases(const std::vector<std::uint64_t>& ids, const std::string& why);
     void end_lease(std::uint64_t id, LeaseEnd how, const std::string& reason);
+    void audit_lease_end(const Lease& lease, LeaseEnd how, const std::string& reason);
     void audit_acquire(AuditKind kind, const Caller& caller, const Validated& request, const std::string& message,
         const std::vector<std::pair<std::string, std::string>>& extra);
 
@@ -129,6 +147,8 @@ private:
     LeaseTable leases_;
     const DeviceRegistry* registry_ = nullptr;
     BrokerObserver* observer_ = nullptr;
+    LeasePersistence* persistence_ = nullptr;
+    std::uint64_t leases_ended_ = 0;
 };
 
 } // namespace wcbroker

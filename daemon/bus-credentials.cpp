@@ -28,6 +28,13 @@ void BusCredentials::name_owner_changed(const std::string& name, const std::stri
     on_disconnect_(name);
 }
 
+std::string BusCredentials::bus_id()
+{
+    std::string id;
+    bus_->callMethod("GetId").onInterface("org.freedesktop.DBus").storeResultsTo(id);
+    return id;
+}
+
 Caller BusCredentials::caller(const std::string& unique_name)
 {
     if (auto cached = cache_.find(unique_name); cached != cache_.end())

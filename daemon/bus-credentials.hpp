@@ -32,6 +32,10 @@ public:
 
     std::size_t cached() const { return cache_.size(); }
 
+    // This bus instance's id (org.freedesktop.DBus.GetId): a unique name
+    // means the same connection only within one instance.
+    std::string bus_id();
+
 private:
     void name_owner_changed(const std::string& name, const std::string& old_owner, const std::string& new_owner);
 

@@ -22,6 +22,8 @@ Options:
                           and /run/wcbroker/policy.d
   --sysfs-root DIR        read sysfs, debugfs and procfs under DIR (DIR/sys,
                           DIR/proc) instead of /: for tests and demos
+  --state-dir DIR         keep lease records in DIR/leases (default
+                          /run/wcbroker), for a restarted daemon to take over
   --bus BUS               system (default), session, or a D-Bus address such
                           as unix:path=/run/test/bus
   --udev-source SOURCE    auto (default: udev when udevd runs, else kernel),
@@ -45,10 +47,20 @@ int usage_error(const std::string& message)
 
 std::variant<DaemonOptions, int> parse_daemon_options(int argc, char** argv)
 {
-    enum { opt_policy_dir = 1000, opt_sysfs_root, opt_bus, opt_udev_source, opt_max_leases, opt_log_level, opt_version };
+    enum {
+        opt_policy_dir = 1000,
+        opt_sysfs_root,
+        opt_state_dir,
+        opt_bus,
+        opt_udev_source,
+        opt_max_leases,
+        opt_log_level,
+        opt_version
+    };
     static const struct option options[] = {
         {"policy-dir", required_argument, nullptr, opt_policy_dir},
         {"sysfs-root", required_argument, nullptr, opt_sysfs_root},
+        {"state-dir", required_argument, nullptr, opt_state_dir},
         {"bus", required_argument, nullptr, opt_bus},
         {"udev-source", required_argument, nullptr, opt_udev_source},
         {"max-leases-per-uid", required_argument, nullptr, opt_max_leases},
@@ -66,6 +78,11 @@ std::variant<DaemonOptions, int> parse_daemon_options(int argc, char** argv)
             break;
         case opt_sysfs_root:
             parsed.sysfs_root = optarg;
+            break;
+        case opt_state_dir:
+            parsed.state_dir = optarg;
+            if (parsed.state_dir.empty() || parsed.state_dir.front() != '/')
+                return usage_error("--state-dir takes an absolute directory");
             break;
         case opt_bus:
             parsed.bus = optarg;

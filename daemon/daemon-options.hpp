@@ -3,6 +3,7 @@
 
 #include "log.hpp"
 #include "udev-monitor.hpp"
+#include "wcbroker-config.h"
 
 #include <cstddef>
 #include <optional>
@@ -14,6 +15,7 @@ namespace wcbroker {
 struct DaemonOptions {
     std::optional<std::string> policy_dir; // default: /etc/wcbroker + /run/wcbroker
     std::string sysfs_root = "/";
+    std::string state_dir = WCBROKER_RUNSTATEDIR "/wcbroker"; // lease records in STATE_DIR/leases
     std::string bus = "system"; // "system", "session", or a D-Bus address
     LogLevel log_level = LogLevel::Info;
     UdevSource udev_source = UdevSource::Auto;

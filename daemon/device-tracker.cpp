@@ -25,7 +25,42 @@ private:
     std::chrono::steady_clock::time_point start_;
 };
 
+void refresh_group(const std::string& group, const KernelPaths& paths, const DeviceRegistry& registry,
+    const std::function<void(const std::string& address)>& refresh)
+{
+    if (group.empty() || group.find_first_not_of("0123456789") != std::string::npos)
+        return; // /dev/vfio/vfio, the container node
+    auto members = list_directory(paths.from_syspath("/sys/kernel/iommu_groups/" + group + "/devices"));
+    if (members) {
+        for (const std::string& member : *members) {
+            if (auto address = canonical_pci_address(member))
+                refresh(*address);
+        }
+    }
+    // Members the group directory no longer lists (it is gone on removal).
+    std::vector<std::string> known;
+    for (const DeviceRecord* record : registry.devices()) {
+        if (record->facts.iommu_group && std::to_string(*record->facts.iommu_group) == group)
+            known.push_back(record->facts.address);
+    }
+    for (const std::string& address : known)
+        refresh(address);
+}
+
 } // namespace
+
+void for_each_device_to_refresh(const UdevEvent& event, const KernelPaths& paths, const DeviceRegistry& registry,
+    const std::function<void(const std::string& address)>& refresh)
+{
+    if (event.subsystem == "pci") {
+        if (auto address = canonical_pci_address(event.sysname))
+            refresh(*address);
+    } else if (event.subsystem == "vfio") {
+        // A group node appearing or going means its members' state may have
+        // changed; the group number is the node's name (/dev/vfio/N).
+        refresh_group(event.sysname, paths, registry, refresh);
+    }
+}
 
 DeviceTracker::DeviceTracker(EventLoop& loop, KernelPaths paths, DeviceListener& listener)
     : loop_(loop)
@@ -80,32 +115,7 @@ void DeviceTracker::on_readable()
 void DeviceTracker::handle(const UdevEvent& event)
 {
     log_debug("uevent " + event.action + " " + event.subsystem + " " + event.sysname);
-    if (event.subsystem == "pci") {
-        refresh(event.sysname);
-    } else if (event.subsystem == "vfio") {
-        // A group node appearing or going means its members' state may have
-        // changed; the group number is the node's name (/dev/vfio/N).
-        refresh_group(event.sysname);
-    }
-}
-
-void DeviceTracker::refresh_group(const std::string& group)
-{
-    if (group.empty() || group.find_first_not_of("0123456789") != std::string::npos)
-        return; // /dev/vfio/vfio, the container node
-    auto members = list_directory(paths_.from_syspath("/sys/kernel/iommu_groups/" + group + "/devices"));
-    if (members) {
-        for (const std::string& member : *members)
-            refresh(member);
-    }
-    // Members the group directory no longer lists (it is gone on removal).
-    std::vector<std::string> known;
-    for (const DeviceRecord* record : registry_.devices()) {
-        if (record->facts.iommu_group && std::to_string(*record->facts.iommu_group) == group)
-            known.push_back(record->facts.address);
-    }
-    for (const std::string& address : known)
-        refresh(address);
+    for_each_device_to_refresh(event, paths_, registry_, [this](const std::string& address) { refresh(address); });
 }
 
 void DeviceTracker::refresh_all()

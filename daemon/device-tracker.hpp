@@ -9,6 +9,7 @@
 #include "udev-monitor.hpp"
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -31,6 +32,17 @@ struct TrackerStatistics {
     std::uint64_t overflows = 0;
     std::chrono::nanoseconds busy{0}; // time spent in our own handlers
 };
+
+// What one uevent makes the tracker re-read, apart from the event loop and
+// the monitor so it can be tested on its own: calls `refresh` with each
+// device address to re-read, in order. A "pci" event names the device; a
+// "vfio" event names an IOMMU group (/dev/vfio/N), whose members sysfs lists
+// are re-read, then those the registry still places in that group (asked
+// after the members' refreshes, which change the registry). Only canonical
+// PCI addresses are passed on: a name that is not one, or a group name that
+// is not a number, reads nothing.
+void for_each_device_to_refresh(const UdevEvent& event, const KernelPaths& paths, const DeviceRegistry& registry,
+    const std::function<void(const std::string& address)>& refresh);
 
 class DeviceTracker {
 public:
@@ -56,7 +68,6 @@ public:
 private:
     void on_readable();
     void handle(const UdevEvent& event);
-    void refresh_group(const std::string& group);
     void refresh_all();
     void schedule_retry(const std::string& address, const std::string& problem);
 

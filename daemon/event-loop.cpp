@@ -115,13 +115,19 @@ void EventLoop::post(std::function<void()> callback)
     check(sd_event_add_defer(event_, &source,
               [](sd_event_source* self, void* userdata) {
                   (*static_cast<Function*>(userdata))();
-                  // Freed once this dispatch returns, with its callback.
-                  sd_event_source_disable_unref(self);
+                  // Handing the source back from the loop frees it, with its
+                  // callback, once this dispatch returns.
+                  sd_event_source_set_enabled(self, SD_EVENT_OFF);
+                  sd_event_source_set_floating(self, 0);
                   return 0;
               },
               nullptr),
         "sd_event_add_defer");
     attach_callback(source, new Function(std::move(callback)));
+    // Owned by the loop until it fires: a loop that ends first frees it
+    // (and its callback) with itself, instead of leaking it.
+    sd_event_source_set_floating(source, 1);
+    sd_event_source_unref(source);
 }
 
 int EventLoop::run()

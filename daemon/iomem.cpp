@@ -1,5 +1,7 @@
 #include "iomem.hpp"
 
+#include <cstdint>
+
 #include <charconv>
 
 namespace wcbroker {
@@ -54,7 +56,8 @@ std::optional<std::string> bar_claimant(const std::vector<IomemEntry>& entries, 
 {
     if (size == 0)
         return std::nullopt;
-    const std::uint64_t last = start + size - 1;
+    // A range running past the top of the address space ends there.
+    const std::uint64_t last = size - 1 > UINT64_MAX - start ? UINT64_MAX : start + size - 1;
     for (std::size_t i = 0; i < entries.size(); ++i) {
         const IomemEntry& bar = entries[i];
         if (bar.name != device_address || bar.start > last || bar.end < start)

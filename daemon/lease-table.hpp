@@ -4,6 +4,7 @@
 
 #include "lease.hpp"
 
+#include <algorithm>
 #include <map>
 #include <optional>
 #include <string_view>
@@ -14,7 +15,11 @@ namespace wcbroker {
 class LeaseTable {
 public:
     std::uint64_t allocate_id() { return next_id_++; }
+    // Ids up to `id` were used by a previous run: never hand them out again.
+    void skip_ids_through(std::uint64_t id) { next_id_ = std::max(next_id_, id + 1); }
 
+    // Under its own id: a fresh one from allocate_id(), or the id a previous
+    // run of the daemon gave it (later ids stay above it).
     const Lease& add(Lease lease);
     std::optional<Lease> remove(std::uint64_t id);
 

@@ -12,12 +12,22 @@
 
 namespace wcbroker {
 
+// Which file a lease's fd is, so that a restarted daemon can tell whether
+// the file it finds is still the one the client maps (a device removed and
+// re-added gets new sysfs files).
+struct FileIdentity {
+    std::string path;
+    std::uint64_t device = 0; // st_dev
+    std::uint64_t inode = 0;  // st_ino
+
+    bool same_file(const FileIdentity& other) const { return device == other.device && inode == other.inode; }
+};
+
 struct Lease {
     std::uint64_t id = 0;
     std::string owner;       // the client's unique bus name
     CallerIdentity holder;   // as the bus recorded it at Acquire; re-checked on every reload
     std::string address;     // device
-    std::uint64_t device_generation = 0;
     AccessRequest request;
     Memtype memtype = Memtype::Unverified;
     std::string verification; // how the memtype was established
@@ -30,8 +40,10 @@ struct Lease {
     bool client_requires_verified_wc = false;
     std::string label;
     std::uint64_t created_realtime_usec = 0;
-    // wcbrokerd keeps its own reference to the fd it handed out, so a
-    // restarted daemon can recover it from systemd's fd store.
+    FileIdentity file;
+    // wcbrokerd keeps its own reference to the fd it handed out, so that a
+    // restarted daemon gets it back from systemd's fd store and can prove
+    // the client's mapping is of the file it finds (lease-persistence.hpp).
     UniqueFd fd;
 };
 

@@ -3,9 +3,12 @@
 #include "broker-dbus.hpp"
 #include "bus-event-source.hpp"
 #include "daemon-options.hpp"
+#include "lease-recovery.hpp"
 
 #include <csignal>
+#include <cstdlib>
 #include <ctime>
+#include <malloc.h>
 #include <sys/resource.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
@@ -21,6 +24,14 @@ std::unique_ptr<sdbus::IConnection> connect_bus(const std::string& bus)
     if (bus == "session")
         return sdbus::createSessionBusConnection();
     return sdbus::createSessionBusConnectionWithAddress(bus);
+}
+
+bool name_has_owner(sdbus::IConnection& connection, const std::string& name)
+{
+    auto bus = sdbus::createProxy(connection, "org.freedesktop.DBus", "/org/freedesktop/DBus");
+    bool owned = false;
+    bus->callMethod("NameHasOwner").onInterface("org.freedesktop.DBus").withArguments(name).storeResultsTo(owned);
+    return owned;
 }
 
 // Each lease holds one fd in the daemon; the soft limit of 1024 would cap
@@ -67,16 +78,35 @@ int run(const DaemonOptions& options)
     tracker.start(options.udev_source);
 
     std::unique_ptr<sdbus::IConnection> connection = connect_bus(options.bus);
+    // The plain message for the common mistake; what keeps two daemons off
+    // each other's lease records is the lock on the state directory below.
+    if (name_has_owner(*connection, "org.wcbroker.Broker1")) {
+        log_error("org.wcbroker.Broker1 already has an owner on the " + options.bus + " bus: another wcbrokerd is running");
+        return 1;
+    }
     BusEventSource bus_source(loop.get(), *connection);
     BusCredentials credentials(*connection, paths, [&](const std::string& name) { broker.client_gone(name); });
     BrokerDbus dbus(*connection, loop, broker, credentials, tracker);
     broker.set_observer(&dbus);
+    // Under systemd, each lease's fd also goes to the fd store, so that a
+    // restarted daemon can prove what its predecessor's clients map.
+    const bool under_service_manager = std::getenv("NOTIFY_SOCKET") != nullptr;
+    LeaseStateKeeper lease_state(options.state_dir + "/leases", credentials.bus_id(), under_service_manager);
+    if (lease_state.in_use_by_another_daemon()) {
+        log_error("another wcbrokerd keeps its leases in " + options.state_dir
+            + "; give each daemon its own --state-dir");
+        broker.set_observer(nullptr);
+        return 1;
+    }
+    broker.set_persistence(&lease_state);
+    recover_leases(broker, lease_state, credentials);
     try {
         connection->requestName("org.wcbroker.Broker1");
     } catch (const sdbus::Error& error) {
         log_error("cannot own org.wcbroker.Broker1 on the " + options.bus + " bus (" + error.getMessage()
             + "): another wcbrokerd is running, or the bus policy does not allow this user to own it");
         broker.set_observer(nullptr);
+        broker.set_persistence(nullptr);
         return 1;
     }
 
@@ -96,8 +126,16 @@ int run(const DaemonOptions& options)
     // STATUS= is cheap but not free; refresh it every few seconds.
     std::function<void()> refresh;
     EventSource status_timer;
+    // After leases have come and gone, glibc keeps the freed heap pages;
+    // hand them back, so that a burst of clients does not leave the daemon
+    // holding its peak memory for good.
+    std::uint64_t leases_ended_at_trim = 0;
     refresh = [&] {
         notify_status();
+        if (broker.leases_ended() != leases_ended_at_trim) {
+            leases_ended_at_trim = broker.leases_ended();
+            ::malloc_trim(0);
+        }
         status_timer = loop.add_timer(std::chrono::seconds(5), refresh);
     };
 
@@ -109,6 +147,7 @@ int run(const DaemonOptions& options)
     sd_notify(0, "STOPPING=1");
     log_info("stopping: " + broker.status());
     broker.set_observer(nullptr);
+    broker.set_persistence(nullptr);
     return status;
 }
 

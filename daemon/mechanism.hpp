@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace wcbroker {
@@ -25,6 +26,7 @@ std::string_view range_enforcement_name(RangeEnforcement enforcement); // "kerne
 
 struct OpenedRange {
     UniqueFd fd;
+    std::string path; // the file fd is, for a restarted daemon to check against
     std::uint64_t mmap_offset = 0; // pass to mmap(2) as the offset
     std::uint64_t length = 0;
 };

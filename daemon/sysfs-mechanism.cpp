@@ -41,12 +41,15 @@ std::optional<BrokerError> SysfsResourceMechanism::unsuitable(const DeviceFacts&
     return std::nullopt;
 }
 
+std::string sysfs_resource_file(const KernelPaths& paths, std::string_view address, std::uint32_t bar, Access access)
+{
+    return paths.pci_device(address) + "/resource" + std::to_string(bar) + (access == Access::WriteCombine ? "_wc" : "");
+}
+
 Expected<OpenedRange> SysfsResourceMechanism::open(const KernelPaths& paths, const DeviceFacts& device,
     const BarFacts& bar, std::uint64_t offset, std::uint64_t length) const
 {
-    std::string file = paths.pci_device(device.address) + "/resource" + std::to_string(bar.index);
-    if (access_ == Access::WriteCombine)
-        file += "_wc";
+    const std::string file = sysfs_resource_file(paths, device.address, bar.index, access_);
     const int fd = ::open(file.c_str(), O_RDWR | O_CLOEXEC | O_NOCTTY);
     if (fd < 0) {
         const int error = errno;
@@ -59,7 +62,7 @@ Expected<OpenedRange> SysfsResourceMechanism::open(const KernelPaths& paths, con
         return BrokerError{ErrorKind::Failed, "cannot open " + file + ": " + std::strerror(error)};
     }
     // sysfs resource offsets are BAR-relative (kernel-facts.md 1).
-    return OpenedRange{UniqueFd(fd), offset, length};
+    return OpenedRange{UniqueFd(fd), file, offset, length};
 }
 
 } // namespace wcbroker

@@ -9,6 +9,9 @@
 
 namespace wcbroker {
 
+// ROOT/sys/bus/pci/devices/ADDRESS/resourceBAR, with "_wc" for write-combine.
+std::string sysfs_resource_file(const KernelPaths& paths, std::string_view address, std::uint32_t bar, Access access);
+
 class SysfsResourceMechanism final : public Mechanism {
 public:
     explicit SysfsResourceMechanism(Access access)

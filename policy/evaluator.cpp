@@ -250,7 +250,7 @@ Explanation explain(const Policy& policy, const Decision& decision, const Device
         }
         break;
     }
-    if (!decision.enforced)
+    if (!decision.allowed && decision.granted())
         explanation.reason += " (audit mode: granted anyway)";
     return explanation;
 }

@@ -47,8 +47,10 @@ struct Decision {
     const Rule* nearest = nullptr;
 
     const Rule* rule() const { return allowing_rules.empty() ? nullptr : allowing_rules.front(); }
-    // Whether the daemon goes ahead: an allow, or a denial in audit mode.
-    bool granted() const { return allowed || !enforced; }
+    // Whether the daemon goes ahead: an allow, or, in audit mode, a request
+    // no rule grants. A request for a BAR or range the device does not have
+    // is refused in both modes: there is nothing to map.
+    bool granted() const { return allowed || (!enforced && refusal == Refusal::NoRule); }
 };
 
 struct Explanation {

@@ -137,6 +137,13 @@ bool selector_matches(const DeviceSelector& selector, const DeviceFacts& facts, 
                 + (facts.iommu_group ? "group " + std::to_string(*facts.iommu_group) : "no IOMMU group");
         });
     }
+    // The daemon serves devices on vfio-pci only; a selector for another
+    // driver would match nothing it could hand out, and says so.
+    if (s.driver != "vfio-pci") {
+        return mismatch(why_not, [&] {
+            return selector_who(s) + " wants driver " + s.driver + ", and wcbrokerd serves only devices on vfio-pci";
+        });
+    }
     if (s.driver != facts.driver) {
         return mismatch(why_not, [&] {
             return selector_who(s) + " wants driver " + s.driver + ", the device is "

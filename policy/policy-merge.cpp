@@ -179,12 +179,9 @@ void Merger::report_unknown_selector(const SelectorReference& reference)
 template <typename Id>
 std::optional<Id> Merger::resolve(const NameReference& reference)
 {
-    auto& memo = [&]() -> auto& {
-        if constexpr (std::is_same_v<Id, uid_t>)
-            return user_ids_;
-        else
-            return group_ids_;
-    }();
+    // By the kind of name, not by Id: uid_t and gid_t are the same type, and
+    // a user and a group may share a name (dpdk the user, dpdk the group).
+    auto& memo = reference.is_group ? group_ids_ : user_ids_;
     auto found = memo.find(reference.name);
     if (found == memo.end()) {
         const std::optional<Id> id = reference.is_group ? names_.group_id(reference.name) : names_.user_id(reference.name);

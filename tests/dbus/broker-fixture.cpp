@@ -1,5 +1,7 @@
 #include "broker-fixture.hpp"
 
+#include "private-bus.hpp"
+
 #include <csignal>
 #include <cstdlib>
 #include <fstream>
@@ -62,8 +64,10 @@ void BrokerTest::TearDown()
 {
     stop_daemon();
     connection_.reset();
-    bus_daemon_.signal(SIGTERM);
-    bus_daemon_.wait();
+    if (bus_daemon_.pid() > 0) {
+        bus_daemon_.signal(SIGTERM);
+        bus_daemon_.wait();
+    }
     if (HasFailure()) {
         for (const char* name : {"dbus-daemon.log", "wcbrokerd.log"}) {
             std::ifstream log(dir_ / name);
@@ -94,50 +98,46 @@ void BrokerTest::write_policy(const std::string& text)
 
 void BrokerTest::start_bus()
 {
-    std::ifstream in(BUS_CONF_TEMPLATE);
-    std::stringstream text;
-    text << in.rdbuf();
-    std::string conf = text.str();
-    auto replace = [&](const std::string& key, const std::string& value) {
-        for (auto at = conf.find(key); at != std::string::npos; at = conf.find(key, at + value.size()))
-            conf.replace(at, key.size(), value);
-    };
-    replace("@LISTEN@", "unix:path=" + (dir_ / "bus").string());
-    replace("@POLICY@", BUS_POLICY_FILE);
-    std::ofstream(dir_ / "bus.conf") << conf;
-
-    SpawnOptions options;
-    options.env = environment_without({"LD_PRELOAD", "UMOCKDEV_DIR"});
-    options.stderr_file = (dir_ / "dbus-daemon.log").string();
-    bus_daemon_ = spawn({"/usr/bin/dbus-daemon", "--config-file=" + (dir_ / "bus.conf").string(), "--nofork",
-                            "--print-address=1"},
-        options);
-    auto address = bus_daemon_.read_line();
-    ASSERT_TRUE(address) << "dbus-daemon did not start";
-    address_ = *address;
+    PrivateBus bus = start_private_bus(dir_, BUS_CONF_TEMPLATE, BUS_POLICY_FILE);
+    ASSERT_FALSE(bus.address.empty()) << "dbus-daemon did not start";
+    bus_daemon_ = std::move(bus.daemon);
+    address_ = bus.address;
     client_env_ = environment_without({"LD_PRELOAD", "UMOCKDEV_DIR"}, {"DBUS_SYSTEM_BUS_ADDRESS=" + address_});
     connection_ = sdbus::createSessionBusConnectionWithAddress(address_);
 }
 
-void BrokerTest::start_daemon(const std::vector<std::string>& extra_arguments)
+std::vector<std::string> BrokerTest::daemon_argv(const std::string& bus_address) const
 {
-    // The daemon inherits this process's umockdev preload and UMOCKDEV_DIR.
-    std::vector<std::string> argv{WCBROKERD_PATH, "--bus", address_, "--policy-dir", (dir_ / "policy").string(),
-        "--sysfs-root", pci_.root(), "--udev-source", "kernel", "--log-level", "debug"};
-    argv.insert(argv.end(), extra_arguments.begin(), extra_arguments.end());
-    // For debugging a daemon crash: WCBROKERD_WRAPPER="/usr/bin/gdb -batch -ex run -ex bt --args"
-    if (const char* wrapper = std::getenv("WCBROKERD_WRAPPER")) {
-        std::istringstream words(wrapper);
-        std::vector<std::string> prefix{std::istream_iterator<std::string>(words), std::istream_iterator<std::string>()};
-        argv.insert(argv.begin(), prefix.begin(), prefix.end());
-    }
+    return {WCBROKERD_PATH, "--bus", bus_address, "--policy-dir", (dir_ / "policy").string(), "--sysfs-root",
+        pci_.root(), "--state-dir", state_dir().string(), "--udev-source", "kernel", "--log-level", "debug"};
+}
+
+SpawnOptions BrokerTest::daemon_spawn_options(const fs::path& log_file)
+{
     SpawnOptions options;
     // In sanitizer builds the daemon is checked for leaks at exit (the test
     // process itself is not: umockdev and GLib keep allocations for good).
-    options.env = environment_without({"JOURNAL_STREAM", "ASAN_OPTIONS"},
+    // Not under a service manager: no fd store, no notifications.
+    // The daemon inherits this process's umockdev preload and UMOCKDEV_DIR.
+    options.env = environment_without({"JOURNAL_STREAM", "ASAN_OPTIONS", "NOTIFY_SOCKET", "LISTEN_FDS", "LISTEN_PID",
+                                          "LISTEN_FDNAMES", "WATCHDOG_USEC"},
         {"ASAN_OPTIONS=verify_asan_link_order=0:detect_leaks=1:exitcode=66"});
-    options.stderr_file = (dir_ / "wcbrokerd.log").string();
-    daemon_ = spawn(argv, options);
+    options.stderr_file = log_file.string();
+    return options;
+}
+
+void BrokerTest::start_daemon(const std::vector<std::string>& extra_arguments, const std::vector<std::string>& wrapper)
+{
+    std::vector<std::string> argv = daemon_argv(address_);
+    argv.insert(argv.end(), extra_arguments.begin(), extra_arguments.end());
+    argv.insert(argv.begin(), wrapper.begin(), wrapper.end());
+    // For debugging a daemon crash: WCBROKERD_WRAPPER="/usr/bin/gdb -batch -ex run -ex bt --args"
+    if (const char* debugger = std::getenv("WCBROKERD_WRAPPER")) {
+        std::istringstream words(debugger);
+        std::vector<std::string> prefix{std::istream_iterator<std::string>(words), std::istream_iterator<std::string>()};
+        argv.insert(argv.begin(), prefix.begin(), prefix.end());
+    }
+    daemon_ = spawn(argv, daemon_spawn_options(dir_ / "wcbrokerd.log"));
     auto proxy = sdbus::createProxy(*connection_, "org.freedesktop.DBus", "/org/freedesktop/DBus");
     const bool owned = eventually([&] {
         bool has_owner = false;
@@ -154,6 +154,40 @@ void BrokerTest::stop_daemon()
     daemon_.signal(SIGTERM);
     auto status = daemon_.wait();
     EXPECT_EQ(status, 0) << "wcbrokerd did not stop cleanly on SIGTERM";
+}
+
+void BrokerTest::kill_daemon()
+{
+    daemon_.signal(SIGKILL);
+    EXPECT_EQ(daemon_.wait(), -SIGKILL);
+    daemon_ = Process();
+}
+
+std::optional<int> BrokerTest::wait_for_daemon_exit(std::chrono::milliseconds limit)
+{
+    auto status = daemon_.wait(limit);
+    daemon_ = Process(); // killed here if it did not exit
+    return status;
+}
+
+Result BrokerTest::run_rival_daemon(std::chrono::milliseconds limit)
+{
+    const fs::path rival_dir = dir_ / "rival";
+    fs::create_directories(rival_dir);
+    fs::permissions(rival_dir, fs::status(dir_).permissions());
+    PrivateBus bus = start_private_bus(rival_dir, BUS_CONF_TEMPLATE, BUS_POLICY_FILE);
+    Result result;
+    if (bus.address.empty()) {
+        ADD_FAILURE() << "the rival's dbus-daemon did not start";
+        return result;
+    }
+    Process rival = spawn(daemon_argv(bus.address), daemon_spawn_options(rival_dir / "wcbrokerd.log"));
+    result.exit_code = rival.wait(limit).value_or(-1000); // killed by ~Process when still running
+    std::ifstream log(rival_dir / "wcbrokerd.log");
+    std::stringstream text;
+    text << log.rdbuf();
+    result.err = text.str();
+    return result;
 }
 
 std::string BrokerTest::daemon_log() const

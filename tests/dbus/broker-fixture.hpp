@@ -40,8 +40,22 @@ protected:
     void TearDown() override;
 
     void write_policy(const std::string& text);
-    void start_daemon(const std::vector<std::string>& extra_arguments = {});
+    // WRAPPER runs the daemon (e.g. setpriv to drop capabilities).
+    void start_daemon(const std::vector<std::string>& extra_arguments = {}, const std::vector<std::string>& wrapper = {});
     void stop_daemon();
+    // SIGKILL, as a crash would end it: no cleanup of any kind.
+    void kill_daemon();
+    // For a daemon expected to exit by itself: its status (nullopt when it
+    // was still running after `limit`, and then it is killed).
+    std::optional<int> wait_for_daemon_exit(std::chrono::milliseconds limit);
+    // A second wcbrokerd on a dbus-daemon of its own, sharing this one's
+    // state directory: its exit code (-1000 when it still ran after
+    // `limit`) and, as `err`, its log.
+    Result run_rival_daemon(std::chrono::milliseconds limit);
+    // The test's own dbus-daemon, to take the bus away.
+    Process& bus_daemon() { return bus_daemon_; }
+    // Where the daemon keeps its lease records.
+    std::filesystem::path state_dir() const { return dir_ / "state"; }
     std::string daemon_log() const;
     std::size_t daemon_fd_count() const;
     // One granted and one denied Acquire, so that resources the daemon sets
@@ -83,6 +97,8 @@ protected:
 
 private:
     void start_bus();
+    std::vector<std::string> daemon_argv(const std::string& bus_address) const;
+    static SpawnOptions daemon_spawn_options(const std::filesystem::path& log_file);
 
     Process bus_daemon_;
     Process daemon_;

@@ -35,6 +35,13 @@ TEST(Iomem, FindsTheVfioClaimUnderTheBar)
     EXPECT_EQ(bar_claimant(entries, "0000:00:03.0", 0xfea00000, 0x100000), "vfio-pci");
 }
 
+TEST(Iomem, ARangePastTheTopOfTheAddressSpaceStillFindsTheClaim)
+{
+    // start + size wraps; the range must end at the top, not wrap to 0.
+    const auto entries = claimed_fixture();
+    EXPECT_EQ(bar_claimant(entries, "0000:00:03.0", 0xfea00000, ~std::uint64_t{0}), "vfio-pci");
+}
+
 TEST(Iomem, OtherBarsOfTheDeviceAreNotClaimed)
 {
     const auto entries = claimed_fixture();

@@ -16,7 +16,9 @@
 #   6. "systemctl reload" refuses a broken policy, keeping the old one, and
 #      applies a good one;
 #   7. the watchdog is fed, the runtime directory survives a stop, and the
-#      daemon stops cleanly.
+#      daemon stops cleanly;
+#   8. killed with SIGKILL while a client holds a lease, it is restarted by
+#      systemd and takes the lease over with the fd from the fd store.
 # shellcheck disable=SC2317  # helpers are called through check and wait_until
 set -u
 # shellcheck source-path=SCRIPTDIR source=../guest/checks.sh
@@ -163,6 +165,25 @@ check "WATCHDOG=1 arrives (WatchdogSec=2s: last ping moved from $first to $secon
 check "still running after the watchdog interval passed, not restarted (NRestarts=$(property NRestarts))" \
     sh -c "[ \"\$(systemctl is-active wcbrokerd)\" = active ] && [ \"\$(systemctl show -p NRestarts --value wcbrokerd)\" = 0 ]"
 check "after a restart it serves device A again" wait_until 100 served "$A"
+
+# --- 8. a crash: the lease survives --------------------------------------------------------------
+$ALICE wcbrokerctl acquire --access wc --hold --label survivor "$A" 2 4096 4096 >/tmp/hold.out 2>&1 &
+holder=$!
+wait_until 100 grep -q '^Holding:' /tmp/hold.out
+survivor() { wcbrokerctl list-leases --json | grep -q '"Label" : "survivor"'; }
+check "uid 1000 holds a lease (labelled survivor)" survivor
+before_pid=$(property MainPID)
+systemctl kill -s SIGKILL wcbrokerd.service
+wait_until 100 sh -c "[ \"\$(systemctl show -p MainPID --value wcbrokerd)\" != $before_pid ] && [ \"\$(systemctl is-active wcbrokerd)\" = active ]"
+check "killed with SIGKILL, systemd restarted it (NRestarts=$(property NRestarts))" [ "$(property NRestarts)" -ge 1 ]
+check "the restarted daemon lists the held lease again" wait_until 100 survivor
+journalctl --sync
+journalctl -b -o export -u wcbrokerd.service WCBROKER_KIND=lease-recovered >/tmp/recovered.export
+grep -E '^WCBROKER_(LEASE|UID|FD_FROM_STORE)=' /tmp/recovered.export | sed 's/^/journal: /'
+check "it took the lease over with the fd from systemd's fd store" grep -qx WCBROKER_FD_FROM_STORE=yes /tmp/recovered.export
+kill -TERM "$holder"
+wait "$holder"
+check "the holder then releases it as usual" sh -c "grep -q '^Released:   yes' /tmp/hold.out && wcbrokerctl list-leases | grep -q 'No leases'"
 systemctl stop wcbrokerd.service
 check "stopped cleanly (Result=$(property Result))" [ "$(property Result)" = success ]
 

@@ -1,0 +1,91 @@
+#include "broker-harness.hpp"
+
+#include "private-bus.hpp"
+
+#include <csignal>
+#include <cstdlib>
+#include <cstdio>
+#include <fstream>
+#include <sdbus-c++/sdbus-c++.h>
+#include <sstream>
+#include <unistd.h>
+
+namespace wcbroker::bench {
+
+namespace fs = std::filesystem;
+
+BrokerHarness::BrokerHarness(const std::string& extra_bus_policy)
+{
+    char pattern[] = "/tmp/wcbroker-bench-XXXXXX";
+    dir_ = ::mkdtemp(pattern);
+    // The bus socket's directory must be reachable by the clients' uid.
+    fs::permissions(dir_, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec
+            | fs::perms::others_read | fs::perms::others_exec);
+    fs::create_directories(dir_ / "policy");
+
+    test::PrivateBus bus = test::start_private_bus(dir_, BUS_CONF_TEMPLATE, BUS_POLICY_FILE, extra_bus_policy);
+    bus_ = std::move(bus.daemon);
+    address_ = bus.address;
+    env_ = test::environment_without({"LD_PRELOAD", "UMOCKDEV_DIR"}, {"DBUS_SYSTEM_BUS_ADDRESS=" + address_});
+}
+
+BrokerHarness::~BrokerHarness()
+{
+    daemon_.signal(SIGTERM);
+    daemon_.wait();
+    bus_.signal(SIGTERM);
+    bus_.wait();
+    if (std::getenv("WCBROKER_KEEP_TEST_DIR") == nullptr)
+        fs::remove_all(dir_);
+    else
+        std::fprintf(stderr, "kept %s\n", dir_.c_str());
+}
+
+void BrokerHarness::write_policy(const std::string& text)
+{
+    std::ofstream(dir_ / "policy" / "policy.toml") << text;
+}
+
+void BrokerHarness::start_daemon(const std::vector<std::string>& extra_arguments)
+{
+    std::vector<std::string> argv{WCBROKERD_PATH, "--bus", address_, "--policy-dir", (dir_ / "policy").string(),
+        "--sysfs-root", pci_.root(), "--state-dir", (dir_ / "state").string(), "--udev-source", "kernel",
+        "--log-level", "warning"};
+    argv.insert(argv.end(), extra_arguments.begin(), extra_arguments.end());
+    test::SpawnOptions options;
+    options.env = test::environment_without({"JOURNAL_STREAM", "NOTIFY_SOCKET"}, {"DBUS_SYSTEM_BUS_ADDRESS=" + address_});
+    options.stderr_file = (dir_ / "wcbrokerd.log").string();
+    daemon_ = test::spawn(argv, options);
+    auto connection = sdbus::createSessionBusConnectionWithAddress(address_);
+    for (int attempt = 0; attempt < 1000; ++attempt) {
+        try {
+            auto broker = sdbus::createProxy(*connection, "org.wcbroker.Broker1", "/org/wcbroker/Broker1");
+            broker->getProperty("Version").onInterface("org.wcbroker.Broker1");
+            return;
+        } catch (const sdbus::Error&) {
+            ::usleep(10000);
+        }
+    }
+    std::fprintf(stderr, "wcbrokerd did not come up; see %s\n", (dir_ / "wcbrokerd.log").c_str());
+    std::exit(1);
+}
+
+std::size_t BrokerHarness::daemon_fd_count() const
+{
+    std::size_t count = 0;
+    for ([[maybe_unused]] const auto& entry : fs::directory_iterator("/proc/" + std::to_string(daemon_.pid()) + "/fd"))
+        ++count;
+    return count;
+}
+
+std::size_t BrokerHarness::daemon_rss_kib() const
+{
+    std::ifstream status("/proc/" + std::to_string(daemon_.pid()) + "/status");
+    for (std::string line; std::getline(status, line);) {
+        if (line.rfind("VmRSS:", 0) == 0)
+            return std::stoul(line.substr(6));
+    }
+    return 0;
+}
+
+} // namespace wcbroker::bench

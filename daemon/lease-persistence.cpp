@@ -1,0 +1,188 @@
+#include "lease-persistence.hpp"
+
+#include "log.hpp"
+#include "sysfs-files.hpp"
+
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+namespace wcbroker {
+namespace {
+
+constexpr std::string_view record_suffix = ".lease";
+constexpr std::string_view fd_name_prefix = "lease-";
+// A record is a few hundred bytes; anything much larger is not one.
+constexpr std::size_t max_record_size = 64 << 10;
+
+std::string fd_name(std::uint64_t id)
+{
+    return std::string(fd_name_prefix) + std::to_string(id);
+}
+
+std::optional<std::uint64_t> id_from(std::string_view text)
+{
+    std::uint64_t id = 0;
+    auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), id);
+    if (text.empty() || error != std::errc() || end != text.data() + text.size() || id == 0)
+        return std::nullopt;
+    return id;
+}
+
+bool make_directories(const std::string& path)
+{
+    for (std::size_t slash = path.find('/', 1);; slash = path.find('/', slash + 1)) {
+        const std::string prefix = path.substr(0, slash);
+        if (::mkdir(prefix.c_str(), 0700) != 0 && errno != EEXIST)
+            return false;
+        if (slash == std::string::npos)
+            return true;
+    }
+}
+
+// Written whole or not at all: a crash mid-write leaves the old record (or
+// none) and a stray temporary, never half a record.
+// Returns 0 or the errno of the step that failed.
+int write_atomically(const std::string& path, const std::string& text)
+{
+    const std::string temporary = path + ".tmp";
+    const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0)
+        return errno;
+    const ssize_t written = ::write(fd, text.data(), text.size());
+    int error = written < 0 ? errno : written != static_cast<ssize_t>(text.size()) ? ENOSPC : 0;
+    if (::close(fd) != 0 && error == 0)
+        error = errno;
+    if (error == 0 && ::rename(temporary.c_str(), path.c_str()) != 0)
+        error = errno;
+    if (error != 0)
+        ::unlink(temporary.c_str());
+    return error;
+}
+
+void remove_from_fd_store(std::string_view name)
+{
+    const std::string state = "FDSTOREREMOVE=1\nFDNAME=" + std::string(name);
+    sd_notify(0, state.c_str());
+}
+
+} // namespace
+
+LeaseStateKeeper::LeaseStateKeeper(std::string directory, std::string bus_id, bool use_fd_store)
+    : directory_(std::move(directory))
+    , bus_id_(std::move(bus_id))
+    , use_fd_store_(use_fd_store)
+{
+    if (!make_directories(directory_)) {
+        log_error("cannot create " + directory_ + " (" + std::strerror(errno)
+            + "): leases will not survive a restart of wcbrokerd");
+        return;
+    }
+    // Held for the daemon's lifetime, and let go by the kernel when it
+    // dies, however it dies. A second daemon (on another bus, say) must
+    // not take this one's records for those of a predecessor and drop them.
+    lock_ = UniqueFd(::open(directory_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (lock_.valid() && ::flock(lock_.get(), LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK)
+        in_use_ = true;
+}
+
+std::string LeaseStateKeeper::path_of(std::uint64_t id) const
+{
+    return directory_ + "/" + std::to_string(id) + std::string(record_suffix);
+}
+
+void LeaseStateKeeper::lease_granted(const Lease& lease)
+{
+    if (const int error = write_atomically(path_of(lease.id), format_lease_record(lease, bus_id_)); error != 0 && !warned_) {
+        log_error("cannot write lease records to " + directory_ + " (" + std::strerror(error)
+            + "): leases granted now will not survive a restart of wcbrokerd");
+        warned_ = true;
+    }
+    if (use_fd_store_ && lease.fd.valid()) {
+        const int fd = lease.fd.get();
+        // FDPOLL=0: without it systemd 252 kept none of these fds (the
+        // systemd VM test shows it); the daemon removes each one itself
+        // when its lease ends, so no hang-up watch is needed.
+        const std::string state = "FDSTORE=1\nFDPOLL=0\nFDNAME=" + fd_name(lease.id);
+        const int r = sd_pid_notify_with_fds(0, 0, state.c_str(), &fd, 1);
+        if (r <= 0)
+            log_warning("cannot put lease " + std::to_string(lease.id) + "'s fd in the service manager's fd store ("
+                + (r < 0 ? std::strerror(-r) : "no service manager") + ")");
+    }
+}
+
+void LeaseStateKeeper::lease_ended(std::uint64_t id)
+{
+    ::unlink(path_of(id).c_str());
+    if (use_fd_store_)
+        remove_from_fd_store(fd_name(id));
+}
+
+std::vector<LeaseStateKeeper::Found> LeaseStateKeeper::load() const
+{
+    std::vector<Found> found;
+    DIR* directory = ::opendir(directory_.c_str());
+    if (directory == nullptr)
+        return found;
+    while (const dirent* entry = ::readdir(directory)) {
+        const std::string name = entry->d_name;
+        if (name.ends_with(".tmp")) {
+            ::unlink((directory_ + "/" + name).c_str()); // a write cut short by a crash
+            continue;
+        }
+        if (!name.ends_with(record_suffix))
+            continue;
+        const std::string path = directory_ + "/" + name;
+        const auto id = id_from(std::string_view(name).substr(0, name.size() - record_suffix.size()));
+        auto text = read_text_file(path, max_record_size);
+        if (!text) {
+            found.push_back({path, id, "cannot be read"});
+            continue;
+        }
+        auto parsed = parse_lease_record(*text);
+        if (auto* record = std::get_if<LeaseRecord>(&parsed); record != nullptr && id != record->lease.id)
+            parsed = "its file name does not match its id=" + std::to_string(record->lease.id);
+        found.push_back({path, id, std::move(parsed)});
+    }
+    ::closedir(directory);
+    return found;
+}
+
+void LeaseStateKeeper::discard(const Found& found)
+{
+    ::unlink(found.file.c_str());
+    if (found.id)
+        lease_ended(*found.id);
+}
+
+std::map<std::uint64_t, UniqueFd> LeaseStateKeeper::take_stored_fds()
+{
+    std::map<std::uint64_t, UniqueFd> fds;
+    char** names = nullptr;
+    const int count = sd_listen_fds_with_names(1, &names);
+    for (int i = 0; i < count; ++i) {
+        UniqueFd fd(SD_LISTEN_FDS_START + i);
+        const std::string_view name = names != nullptr && names[i] != nullptr ? names[i] : "";
+        const auto id = name.starts_with(fd_name_prefix) ? id_from(name.substr(fd_name_prefix.size())) : std::nullopt;
+        if (id)
+            fds.emplace(*id, std::move(fd));
+        else if (!name.empty())
+            remove_from_fd_store(name); // not one of ours: closed here, and gone from the store
+    }
+    if (count > 0)
+        log_debug("the service manager handed back " + std::to_string(count) + " stored fd(s)");
+    if (names != nullptr) {
+        for (int i = 0; i < count; ++i)
+            std::free(names[i]);
+        std::free(names);
+    }
+    return fds;
+}
+
+} // namespace wcbroker

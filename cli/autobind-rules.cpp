@@ -1,18 +1,13 @@
 #include "autobind-rules.hpp"
 
+#include "byte-size.hpp"
+
 #include <cstdio>
 #include <optional>
 #include <set>
 
 namespace wcbroker::cli {
 namespace {
-
-std::string hex(std::uint32_t value, int digits)
-{
-    char text[16];
-    std::snprintf(text, sizeof text, "0x%0*x", digits, value);
-    return text;
-}
 
 // "a|b|c": udev's alternation inside one match.
 template <typename List, typename Format>
@@ -52,7 +47,7 @@ std::string match_line(const DeviceSelector& selector)
 {
     // The header already limits the file to PCI "add" events.
     std::string line;
-    auto id = [](std::uint16_t value) { return hex(value, 4); };
+    auto id = [](std::uint16_t value) { return format_hex(value, 4); };
     auto add = [&line](std::string match) { line += (line.empty() ? "" : ", ") + match; };
     if (!selector.address_globs.empty())
         add(R"(KERNEL==")" + alternatives(selector.address_globs, [](const std::string& g) { return g; }) + '"');

@@ -1,7 +1,5 @@
 #include "bus-client.hpp"
 
-#include "byte-size.hpp"
-
 #include <cstdio>
 
 namespace wcbroker::cli {
@@ -46,11 +44,6 @@ int report(std::string_view verb, const sdbus::Error& error)
     return answered ? exit_no : exit_failure;
 }
 
-std::string hex(std::uint64_t value)
-{
-    return format_hex(value);
-}
-
 void insert_variant(toml::table& table, const std::string& key, const sdbus::Variant& value)
 {
     const std::string type = value.peekValueType();
@@ -76,6 +69,46 @@ void insert_variant(toml::table& table, const std::string& key, const sdbus::Var
             array.push_back(item);
         table.insert(key, std::move(array));
     }
+}
+
+std::vector<BarEntry> bars_of(const Properties& device)
+{
+    return device.at("Bars").get<std::vector<BarEntry>>();
+}
+
+const Properties* find_device(const std::map<std::string, Properties>& devices, const std::string& address)
+{
+    for (const auto& [path, properties] : devices) {
+        if (properties.at("Address").get<std::string>() == address)
+            return &properties;
+    }
+    return nullptr;
+}
+
+std::optional<std::uint64_t> bar_size(sdbus::IConnection& connection, const std::string& address, std::uint32_t bar)
+{
+    const auto devices = objects_with(managed_objects(connection), device_interface);
+    if (const Properties* device = find_device(devices, address)) {
+        for (const BarEntry& entry : bars_of(*device)) {
+            if (std::get<0>(entry) == bar)
+                return std::get<2>(entry);
+        }
+    }
+    return std::nullopt;
+}
+
+void insert_device_properties(toml::table& table, const Properties& device)
+{
+    for (const auto& [name, value] : device)
+        insert_variant(table, name, value);
+    toml::array bars;
+    for (const BarEntry& bar : bars_of(device)) {
+        bars.push_back(toml::table{{"index", static_cast<std::int64_t>(std::get<0>(bar))},
+            {"start", static_cast<std::int64_t>(std::get<1>(bar))}, {"size", static_cast<std::int64_t>(std::get<2>(bar))},
+            {"kind", std::get<3>(bar)}, {"prefetchable", std::get<4>(bar)}, {"write_combining_capable", std::get<5>(bar)},
+            {"claimed_by", std::get<6>(bar)}});
+    }
+    table.insert_or_assign("Bars", std::move(bars));
 }
 
 } // namespace wcbroker::cli

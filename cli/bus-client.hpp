@@ -10,6 +10,7 @@
 #include <optional>
 #include <sdbus-c++/sdbus-c++.h>
 #include <string>
+#include <vector>
 
 namespace wcbroker::cli {
 
@@ -35,10 +36,22 @@ std::map<std::string, Properties> objects_with(const ManagedObjects& objects, co
 // when it could not be asked.
 int report(std::string_view verb, const sdbus::Error& error);
 
-// "0x1000" style, for tables.
-std::string hex(std::uint64_t value);
-
 // Property values as JSON-ready TOML nodes.
 void insert_variant(toml::table& table, const std::string& key, const sdbus::Variant& value);
+
+// One entry of Device1.Bars: index, start, size, kind, prefetchable,
+// write-combining capable, claimed by.
+using BarEntry = sdbus::Struct<std::uint32_t, std::uint64_t, std::uint64_t, std::string, bool, bool, std::string>;
+std::vector<BarEntry> bars_of(const Properties& device);
+
+// The device object whose Address is ADDRESS (canonical form), or nullptr.
+const Properties* find_device(const std::map<std::string, Properties>& devices, const std::string& address);
+
+// The size of BAR of the device at ADDRESS as wcbrokerd reports it; nullopt
+// when it serves no such device or BAR.
+std::optional<std::uint64_t> bar_size(sdbus::IConnection& connection, const std::string& address, std::uint32_t bar);
+
+// A device object's properties as JSON, its Bars as tables with named fields.
+void insert_device_properties(toml::table& table, const Properties& device);
 
 } // namespace wcbroker::cli

@@ -1,6 +1,7 @@
 #include "cli.hpp"
 
 #include "byte-size.hpp"
+#include "device-facts.hpp"
 
 #include <cerrno>
 #include <charconv>
@@ -46,6 +47,26 @@ std::optional<std::uint64_t> parse_size(std::string_view text)
     return parse_byte_size(text);
 }
 
+std::optional<BarRange> parse_bar_range(std::string_view verb, const char* bar, const char* offset, const char* length)
+{
+    BarRange range;
+    auto index = parse_number(bar);
+    if (!index || *index > max_bar_index) {
+        usage_error(verb, "BAR is an index from 0 to 5");
+        return std::nullopt;
+    }
+    range.bar = static_cast<std::uint32_t>(*index);
+    if (offset != nullptr) {
+        range.offset = parse_size(offset);
+        range.length = parse_size(length);
+        if (!range.offset || !range.length) {
+            usage_error(verb, "OFFSET and LENGTH are byte counts such as 0x1000 or 64KiB");
+            return std::nullopt;
+        }
+    }
+    return range;
+}
+
 std::optional<std::string> parse_access_option(std::string_view text)
 {
     if (text == "wc" || text == "write-combine")
@@ -53,29 +74,6 @@ std::optional<std::string> parse_access_option(std::string_view text)
     if (text == "uc" || text == "uncached")
         return "uncached";
     return std::nullopt;
-}
-
-bool write_file_atomically(const std::string& path, const std::string& text, std::string& error)
-{
-    const std::string temporary = path + ".tmp";
-    const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        error = "cannot create " + temporary + ": " + std::strerror(errno);
-        return false;
-    }
-    const bool written = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
-    const int saved_errno = errno;
-    if (::close(fd) != 0 || !written) {
-        error = "cannot write " + temporary + ": " + std::strerror(written ? errno : saved_errno);
-        ::unlink(temporary.c_str());
-        return false;
-    }
-    if (::rename(temporary.c_str(), path.c_str()) != 0) {
-        error = "cannot rename " + temporary + " to " + path + ": " + std::strerror(errno);
-        ::unlink(temporary.c_str());
-        return false;
-    }
-    return true;
 }
 
 void print_json(const toml::table& table)

@@ -32,13 +32,18 @@ int failure(std::string_view verb, std::string_view message);
 std::optional<std::uint64_t> parse_number(std::string_view text);
 std::optional<std::uint64_t> parse_size(std::string_view text);
 
+// "BAR [OFFSET LENGTH]" as acquire and explain take them on the command
+// line; OFFSET and LENGTH come together or not at all (nullptr).
+struct BarRange {
+    std::uint32_t bar = 0;
+    std::optional<std::uint64_t> offset;
+    std::optional<std::uint64_t> length;
+};
+// On a mistake, prints VERB's usage error and returns nullopt.
+std::optional<BarRange> parse_bar_range(std::string_view verb, const char* bar, const char* offset, const char* length);
+
 // "wc", "uc", "write-combine", "uncached"
 std::optional<std::string> parse_access_option(std::string_view text);
-
-// Writes TEXT to PATH.tmp (mode 0644) and renames it over PATH, so a reader
-// (udev, a container runtime) never sees half a file. On failure returns
-// false with a message naming the file and the error.
-bool write_file_atomically(const std::string& path, const std::string& text, std::string& error);
 
 void print_json(const toml::table& table);
 // One JSON object on one line, for streams (monitor, acquire --hold).

@@ -33,7 +33,7 @@ std::optional<BarFacts> parse_bar(const TableReader& reader)
     reader.reject_unknown_keys({"index", "start", "size", "kind", "prefetchable", "flags", "uc_file", "wc_file"});
     const std::size_t errors_before = reader.diagnostics().error_count();
     BarFacts bar;
-    if (auto index = read_u64(reader, "index", 5, "a BAR index from 0 to 5"))
+    if (auto index = read_u64(reader, "index", max_bar_index, "a BAR index from 0 to 5"))
         bar.index = static_cast<std::uint32_t>(*index);
     else if (reader.find("index") == nullptr)
         reader.error_missing("index", "missing index = N (0 to 5)");
@@ -45,11 +45,9 @@ std::optional<BarFacts> parse_bar(const TableReader& reader)
     bar.flags = read_u64(reader, "flags", UINT64_MAX, "the IORESOURCE flags as an integer").value_or(0);
     bar.kind = BarKind::Memory64;
     if (auto kind = reader.string("kind", "\"memory32\", \"memory64\" or \"io\"")) {
-        if (*kind == "memory32")
-            bar.kind = BarKind::Memory32;
-        else if (*kind == "io")
-            bar.kind = BarKind::Io;
-        else if (*kind != "memory64")
+        if (auto parsed = parse_bar_kind(*kind))
+            bar.kind = *parsed;
+        else
             reader.error_at(*reader.find("kind"), "kind", "expected \"memory32\", \"memory64\" or \"io\"");
     }
     bar.prefetchable = reader.boolean("prefetchable").value_or(false);

@@ -2,6 +2,7 @@
 // the kernel set up, optionally write a pattern, hold, release.
 
 #include "bus-client.hpp"
+#include "matching.hpp"
 #include "byte-size.hpp"
 #include "online-options.hpp"
 #include "pci-address.hpp"
@@ -111,33 +112,14 @@ int parse(int argc, char** argv, Arguments& args)
     if (!device)
         return usage_error("acquire", "'" + std::string(argv[optind]) + "' is not a PCI address such as 0000:3b:00.0");
     args.device = *device;
-    auto bar = parse_number(argv[optind + 1]);
-    if (!bar || *bar > 5)
-        return usage_error("acquire", "BAR is an index from 0 to 5");
-    args.bar = static_cast<unsigned>(*bar);
-    if (positional == 4) {
-        args.offset = parse_size(argv[optind + 2]);
-        args.length = parse_size(argv[optind + 3]);
-        if (!args.offset || !args.length)
-            return usage_error("acquire", "OFFSET and LENGTH are byte counts such as 0x1000 or 64KiB");
-    }
+    const auto range = parse_bar_range("acquire", argv[optind + 1], positional == 4 ? argv[optind + 2] : nullptr,
+        positional == 4 ? argv[optind + 3] : nullptr);
+    if (!range)
+        return exit_usage;
+    args.bar = range->bar;
+    args.offset = range->offset;
+    args.length = range->length;
     return exit_ok;
-}
-
-// The BAR's size from wcbrokerd, for "the whole BAR".
-std::optional<std::uint64_t> bar_size(const Arguments& args)
-{
-    auto connection = connect_bus(args.common.bus);
-    using Bar = sdbus::Struct<uint32_t, uint64_t, uint64_t, std::string, bool, bool, std::string>;
-    for (const auto& [path, properties] : objects_with(managed_objects(*connection), device_interface)) {
-        if (properties.at("Address").get<std::string>() != args.device)
-            continue;
-        for (const Bar& bar : properties.at("Bars").get<std::vector<Bar>>()) {
-            if (std::get<0>(bar) == args.bar)
-                return std::get<2>(bar);
-        }
-    }
-    return std::nullopt;
 }
 
 void fill(void* address, std::size_t length, const std::string& pattern)
@@ -170,7 +152,7 @@ int run_acquire(int argc, char** argv)
 
     if (!args.offset) {
         try {
-            auto size = bar_size(args);
+            auto size = bar_size(*connect_bus(args.common.bus), args.device, args.bar);
             if (!size) {
                 std::fprintf(stderr, "wcbrokerctl acquire: wcbrokerd serves no BAR %u of %s; see 'wcbrokerctl "
                                      "list-devices'\n",
@@ -232,8 +214,8 @@ int run_acquire(int argc, char** argv)
             {"range_enforcement", wcbroker_mapping_range_enforcement(mapping)}, {"address", address}});
     } else {
         std::printf("Lease:      %s\n", wcbroker_mapping_lease(mapping));
-        std::printf("Range:      %s BAR %u [%s, +%s) %s\n", args.device.c_str(), args.bar, hex(*args.offset).c_str(),
-            format_byte_size(*args.length).c_str(), args.access.c_str());
+        std::printf("Range:      %s BAR %u %s %s\n", args.device.c_str(), args.bar,
+            describe_range(*args.offset, *args.length).c_str(), args.access.c_str());
         std::printf("Memtype:    %s (what the kernel set up)\n", wcbroker_mapping_memtype(mapping));
         std::printf("Mechanism:  %s, range %s\n", wcbroker_mapping_mechanism(mapping),
             wcbroker_mapping_range_enforcement(mapping));

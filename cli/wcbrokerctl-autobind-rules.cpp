@@ -1,6 +1,7 @@
 // wcbrokerctl autobind-rules: udev rules that bind the policy's devices to
 // vfio-pci when they appear (opt-in full auto-provisioning).
 
+#include "atomic-file.hpp"
 #include "autobind-rules.hpp"
 #include "cli.hpp"
 #include "policy-loading.hpp"
@@ -89,8 +90,7 @@ int run_autobind_rules(int argc, char** argv)
     for (const std::string& line : rules.skipped)
         std::fprintf(stderr, "wcbrokerctl autobind-rules: %s\n", line.c_str());
     if (output) {
-        std::string error;
-        if (!write_file_atomically(*output, rules.text, error))
+        if (const std::string error = write_file_atomically(*output, rules.text, 0644); !error.empty())
             return failure("autobind-rules", error);
     }
     if (json) {

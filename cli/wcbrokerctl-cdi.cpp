@@ -1,15 +1,15 @@
 // wcbrokerctl cdi: a CDI spec so container runtimes can give a container the
 // system bus and its VFIO devices by name.
 
+#include "atomic-file.hpp"
 #include "cdi-spec.hpp"
 #include "cli.hpp"
 #include "kernel-paths.hpp"
+#include "sysfs-files.hpp"
 #include "sysfs-pci-reader.hpp"
 #include "verbs.hpp"
 
-#include <algorithm>
 #include <cstdio>
-#include <dirent.h>
 #include <getopt.h>
 #include <sstream>
 
@@ -46,21 +46,13 @@ Exit status: 0 written, 2 usage error, 3 sysfs or FILE unusable.
 // with a note, as the daemon would retry it.
 std::vector<DeviceFacts> read_pci_devices(const KernelPaths& paths, std::string& error)
 {
-    std::vector<std::string> addresses;
-    DIR* directory = ::opendir(paths.pci_devices_dir().c_str());
-    if (directory == nullptr) {
+    const auto addresses = list_directory(paths.pci_devices_dir());
+    if (!addresses) {
         error = "cannot list " + paths.pci_devices_dir();
         return {};
     }
-    while (const dirent* entry = ::readdir(directory)) {
-        if (entry->d_name[0] != '.')
-            addresses.emplace_back(entry->d_name);
-    }
-    ::closedir(directory);
-    std::sort(addresses.begin(), addresses.end());
-
     std::vector<DeviceFacts> devices;
-    for (const std::string& address : addresses) {
+    for (const std::string& address : *addresses) {
         SysfsReadResult read = read_pci_device(paths, address);
         if (read.status == SysfsReadStatus::Ok)
             devices.push_back(std::move(read.facts));
@@ -126,7 +118,8 @@ int run_cdi(int argc, char** argv)
     }
     std::ostringstream text;
     text << toml::json_formatter(spec) << "\n";
-    if (!write_file_atomically(*output, text.str(), error))
+    error = write_file_atomically(*output, text.str(), 0644);
+    if (!error.empty())
         return failure("cdi", error);
     return exit_ok;
 }

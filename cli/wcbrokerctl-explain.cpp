@@ -181,7 +181,7 @@ int parse_arguments(int argc, char** argv, Arguments& args)
             break;
         case opt_bar:
             args.bar = parse_number(optarg);
-            if (!args.bar || *args.bar > 5)
+            if (!args.bar || *args.bar > max_bar_index)
                 return usage_error("explain", "--bar takes a BAR index from 0 to 5");
             break;
         case opt_offset:
@@ -250,8 +250,7 @@ std::optional<DeviceFacts> load_device(const Arguments& args)
     if (args.device_facts_file) {
         Diagnostics diagnostics;
         auto facts = read_device_facts_file(*args.device_facts_file, diagnostics);
-        for (const Diagnostic& diagnostic : diagnostics.all())
-            std::fprintf(stderr, "%s\n", diagnostic.to_string().c_str());
+        print_diagnostics(diagnostics);
         return facts;
     }
     auto address = canonical_pci_address(*args.device);
@@ -345,41 +344,28 @@ namespace {
 // Asks the running daemon, as the calling user.
 int explain_online(const Arguments& args)
 {
-    auto bar = parse_number(args.positional[1]);
-    if (!bar || *bar > 5)
-        return usage_error("explain", "BAR is an index from 0 to 5");
-    std::uint64_t offset = 0;
-    std::uint64_t length = 0;
-    if (args.positional.size() == 4) {
-        auto o = parse_size(args.positional[2]);
-        auto l = parse_size(args.positional[3]);
-        if (!o || !l)
-            return usage_error("explain", "OFFSET and LENGTH are byte counts such as 0x1000 or 64KiB");
-        offset = *o;
-        length = *l;
-    }
+    const bool whole_bar = args.positional.size() == 2;
+    const auto range = parse_bar_range("explain", args.positional[1].c_str(),
+        whole_bar ? nullptr : args.positional[2].c_str(), whole_bar ? nullptr : args.positional[3].c_str());
+    if (!range)
+        return exit_usage;
+    const std::uint32_t bar = range->bar;
+    const std::uint64_t offset = range->offset.value_or(0);
+    std::uint64_t length = range->length.value_or(0);
     try {
         auto connection = connect_bus(args.bus);
-        if (args.positional.size() == 2) {
-            // The whole BAR: ask the daemon how big it is.
-            using Bar = sdbus::Struct<uint32_t, uint64_t, uint64_t, std::string, bool, bool, std::string>;
-            for (const auto& [path, properties] : objects_with(managed_objects(*connection), device_interface)) {
-                if (properties.at("Address").get<std::string>() != canonical_pci_address(args.positional[0]).value_or(args.positional[0]))
-                    continue;
-                for (const Bar& b : properties.at("Bars").get<std::vector<Bar>>()) {
-                    if (std::get<0>(b) == *bar)
-                        length = std::get<2>(b);
-                }
-            }
-            if (length == 0)
-                length = 4096; // no such BAR: let the daemon say so
+        if (whole_bar) {
+            // The whole BAR: ask the daemon how big it is; for no such BAR,
+            // any length lets the daemon say so.
+            const std::string address = canonical_pci_address(args.positional[0]).value_or(args.positional[0]);
+            length = bar_size(*connection, address, bar).value_or(4096);
         }
         auto broker = sdbus::createProxy(*connection, broker_service, broker_path);
         bool allowed = false;
         std::string rule, reason, mechanism;
         broker->callMethod("Explain")
             .onInterface(broker_interface)
-            .withArguments(args.positional[0], static_cast<std::uint32_t>(*bar), offset, length, *args.access)
+            .withArguments(args.positional[0], bar, offset, length, *args.access)
             .storeResultsTo(allowed, rule, reason, mechanism);
         if (args.json) {
             print_json(toml::table{{"allowed", allowed}, {"rule", rule}, {"reason", reason}, {"mechanism", mechanism}});

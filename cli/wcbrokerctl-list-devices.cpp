@@ -42,20 +42,9 @@ int run_list_devices(int argc, char** argv)
         const auto devices = objects_with(managed_objects(*connection), device_interface);
         if (options.json) {
             toml::array list;
-            using Bar = sdbus::Struct<uint32_t, uint64_t, uint64_t, std::string, bool, bool, std::string>;
             for (const auto& [path, properties] : devices) {
                 toml::table entry{{"object", path}};
-                for (const auto& [name, value] : properties)
-                    insert_variant(entry, name, value);
-                toml::array bars;
-                for (const Bar& bar : properties.at("Bars").get<std::vector<Bar>>()) {
-                    bars.push_back(toml::table{{"index", static_cast<std::int64_t>(std::get<0>(bar))},
-                        {"start", static_cast<std::int64_t>(std::get<1>(bar))},
-                        {"size", static_cast<std::int64_t>(std::get<2>(bar))}, {"kind", std::get<3>(bar)},
-                        {"prefetchable", std::get<4>(bar)}, {"write_combining_capable", std::get<5>(bar)},
-                        {"claimed_by", std::get<6>(bar)}});
-                }
-                entry.insert("Bars", std::move(bars));
+                insert_device_properties(entry, properties);
                 list.push_back(std::move(entry));
             }
             print_json(toml::table{{"devices", std::move(list)}});
@@ -68,8 +57,7 @@ int run_list_devices(int argc, char** argv)
         std::printf("%-14s %-11s %-8s %-6s %s\n", "ADDRESS", "ID", "CLASS", "GROUP", "WC-CAPABLE BARS");
         for (const auto& [path, properties] : devices) {
             std::string wc;
-            using Bar = sdbus::Struct<uint32_t, uint64_t, uint64_t, std::string, bool, bool, std::string>;
-            for (const Bar& bar : properties.at("Bars").get<std::vector<Bar>>()) {
+            for (const BarEntry& bar : bars_of(properties)) {
                 if (std::get<5>(bar))
                     wc += (wc.empty() ? "" : ",") + std::to_string(std::get<0>(bar));
             }

@@ -1,7 +1,7 @@
 // wcbrokerctl list-leases: the leases wcbrokerd has granted and not ended.
 
 #include "bus-client.hpp"
-#include "byte-size.hpp"
+#include "matching.hpp"
 #include "online-options.hpp"
 #include "verbs.hpp"
 
@@ -59,8 +59,7 @@ int run_list_leases(int argc, char** argv)
         std::printf("%-5s %-14s %-3s %-22s %-13s %-15s %-6s %-8s %s\n", "ID", "DEVICE", "BAR", "RANGE", "ACCESS",
             "MEMTYPE", "UID", "OWNER", "RULE");
         for (const auto& [path, p] : leases) {
-            const std::string range = "[" + hex(p.at("Offset").get<std::uint64_t>()) + ", +"
-                + format_byte_size(p.at("Length").get<std::uint64_t>()) + ")";
+            const std::string range = describe_range(p.at("Offset").get<std::uint64_t>(), p.at("Length").get<std::uint64_t>());
             std::string rule = p.at("Rule").get<std::string>();
             if (p.at("AuditOnly").get<bool>())
                 rule = "(audit mode only)";

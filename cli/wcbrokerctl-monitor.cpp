@@ -1,7 +1,7 @@
 // wcbrokerctl monitor: devices, leases and revocations as they happen.
 
 #include "bus-client.hpp"
-#include "byte-size.hpp"
+#include "matching.hpp"
 #include "online-options.hpp"
 #include "verbs.hpp"
 
@@ -68,8 +68,9 @@ public:
                      {"access", p.at("Access").get<std::string>()}, {"memtype", p.at("Memtype").get<std::string>()},
                      {"uid", static_cast<std::int64_t>(p.at("Uid").get<std::uint32_t>())}},
                 "lease granted:  " + std::string(object) + " " + p.at("Address").get<std::string>() + " BAR "
-                    + std::to_string(p.at("Bar").get<std::uint32_t>()) + " [" + hex(p.at("Offset").get<std::uint64_t>())
-                    + ", +" + format_byte_size(p.at("Length").get<std::uint64_t>()) + ") " + p.at("Access").get<std::string>()
+                    + std::to_string(p.at("Bar").get<std::uint32_t>()) + " "
+                    + describe_range(p.at("Offset").get<std::uint64_t>(), p.at("Length").get<std::uint64_t>()) + " "
+                    + p.at("Access").get<std::string>()
                     + ", " + p.at("Memtype").get<std::string>() + ", uid " + std::to_string(p.at("Uid").get<std::uint32_t>()));
         } else if (interface == "org.freedesktop.DBus.ObjectManager" && member == "InterfacesRemoved") {
             sdbus::ObjectPath object;

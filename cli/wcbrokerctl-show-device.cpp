@@ -27,8 +27,6 @@ whether a driver (vfio-pci) has claimed it right now.
 Exit status: 0 shown, 1 no such device, 2 usage error, 3 wcbrokerd unreachable.
 )";
 
-using Bar = sdbus::Struct<uint32_t, uint64_t, uint64_t, std::string, bool, bool, std::string>;
-
 DeviceFacts facts_of(const Properties& properties)
 {
     DeviceFacts facts;
@@ -43,13 +41,12 @@ DeviceFacts facts_of(const Properties& properties)
         facts.iommu_group = static_cast<std::uint32_t>(group);
     facts.iommu_group_members = properties.at("IommuGroupMembers").get<std::vector<std::string>>();
     facts.numa_node = properties.at("NumaNode").get<std::int32_t>();
-    for (const Bar& bar : properties.at("Bars").get<std::vector<Bar>>()) {
+    for (const BarEntry& bar : bars_of(properties)) {
         BarFacts b;
         b.index = std::get<0>(bar);
         b.start = std::get<1>(bar);
         b.size = std::get<2>(bar);
-        const std::string& kind = std::get<3>(bar);
-        b.kind = kind == "io" ? BarKind::Io : kind == "memory32" ? BarKind::Memory32 : BarKind::Memory64;
+        b.kind = parse_bar_kind(std::get<3>(bar)).value_or(BarKind::Memory64);
         b.prefetchable = std::get<4>(bar);
         b.has_wc_file = std::get<5>(bar);
         b.has_uc_file = b.is_memory();
@@ -84,11 +81,7 @@ int run_show_device(int argc, char** argv)
     try {
         auto connection = connect_bus(options.bus);
         const auto devices = objects_with(managed_objects(*connection), device_interface);
-        const Properties* found = nullptr;
-        for (const auto& [path, properties] : devices) {
-            if (properties.at("Address").get<std::string>() == *address)
-                found = &properties;
-        }
+        const Properties* found = find_device(devices, *address);
         if (found == nullptr) {
             std::fprintf(stderr, "wcbrokerctl show-device: wcbrokerd does not serve %s (not present, or not bound "
                                  "to vfio-pci)\n",
@@ -102,17 +95,7 @@ int run_show_device(int argc, char** argv)
         }
         if (options.json) {
             toml::table root;
-            for (const auto& [name, value] : *found)
-                insert_variant(root, name, value);
-            toml::array bars;
-            for (const Bar& bar : found->at("Bars").get<std::vector<Bar>>()) {
-                bars.push_back(toml::table{{"index", static_cast<std::int64_t>(std::get<0>(bar))},
-                    {"start", static_cast<std::int64_t>(std::get<1>(bar))},
-                    {"size", static_cast<std::int64_t>(std::get<2>(bar))}, {"kind", std::get<3>(bar)},
-                    {"prefetchable", std::get<4>(bar)}, {"write_combining_capable", std::get<5>(bar)},
-                    {"claimed_by", std::get<6>(bar)}});
-            }
-            root.insert("Bars", std::move(bars));
+            insert_device_properties(root, *found);
             print_json(root);
             return exit_ok;
         }
@@ -126,9 +109,9 @@ int run_show_device(int argc, char** argv)
         std::printf("IOMMU:      %s\n",
             facts.iommu_group ? ("group " + std::to_string(*facts.iommu_group) + " (" + members + ")").c_str() : "none");
         std::printf("NUMA node:  %d\n", facts.numa_node);
-        for (const Bar& bar : found->at("Bars").get<std::vector<Bar>>()) {
+        for (const BarEntry& bar : bars_of(*found)) {
             std::printf("BAR %u:      %s at %s, %s%s%s%s\n", std::get<0>(bar), format_byte_size(std::get<2>(bar)).c_str(),
-                hex(std::get<1>(bar)).c_str(), std::get<3>(bar).c_str(), std::get<4>(bar) ? ", prefetchable" : "",
+                format_hex(std::get<1>(bar)).c_str(), std::get<3>(bar).c_str(), std::get<4>(bar) ? ", prefetchable" : "",
                 std::get<5>(bar) ? ", write-combining capable" : "",
                 std::get<6>(bar).empty() ? "" : (", CLAIMED by " + std::get<6>(bar)).c_str());
         }

@@ -17,7 +17,6 @@ namespace wcbroker {
 namespace {
 
 constexpr std::size_t max_label_length = 64;
-constexpr std::uint32_t max_bar_index = 5;
 
 std::uint64_t realtime_usec()
 {

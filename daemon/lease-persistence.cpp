@@ -1,5 +1,6 @@
 #include "lease-persistence.hpp"
 
+#include "atomic-file.hpp"
 #include "log.hpp"
 #include "sysfs-files.hpp"
 
@@ -46,26 +47,6 @@ bool make_directories(const std::string& path)
     }
 }
 
-// Written whole or not at all: a crash mid-write leaves the old record (or
-// none) and a stray temporary, never half a record.
-// Returns 0 or the errno of the step that failed.
-int write_atomically(const std::string& path, const std::string& text)
-{
-    const std::string temporary = path + ".tmp";
-    const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0)
-        return errno;
-    const ssize_t written = ::write(fd, text.data(), text.size());
-    int error = written < 0 ? errno : written != static_cast<ssize_t>(text.size()) ? ENOSPC : 0;
-    if (::close(fd) != 0 && error == 0)
-        error = errno;
-    if (error == 0 && ::rename(temporary.c_str(), path.c_str()) != 0)
-        error = errno;
-    if (error != 0)
-        ::unlink(temporary.c_str());
-    return error;
-}
-
 void remove_from_fd_store(std::string_view name)
 {
     const std::string state = "FDSTOREREMOVE=1\nFDNAME=" + std::string(name);
@@ -99,9 +80,11 @@ std::string LeaseStateKeeper::path_of(std::uint64_t id) const
 
 void LeaseStateKeeper::lease_granted(const Lease& lease)
 {
-    if (const int error = write_atomically(path_of(lease.id), format_lease_record(lease, bus_id_)); error != 0 && !warned_) {
-        log_error("cannot write lease records to " + directory_ + " (" + std::strerror(error)
-            + "): leases granted now will not survive a restart of wcbrokerd");
+    // Written whole or not at all: a crash mid-write leaves the old record
+    // (or none) and a stray temporary, never half a record.
+    const std::string failure = write_file_atomically(path_of(lease.id), format_lease_record(lease, bus_id_), 0600);
+    if (!failure.empty() && !warned_) {
+        log_error(failure + ": leases granted now will not survive a restart of wcbrokerd");
         warned_ = true;
     }
     if (use_fd_store_ && lease.fd.valid()) {

@@ -274,7 +274,7 @@ std::variant<LeaseRecord, std::string> parse_lease_record(std::string_view text)
         return "id=" + std::to_string(lease.id) + " is not a lease id (1 to " + std::to_string(max_lease_id) + ")";
     if (lease.owner.empty() || lease.owner.front() != ':')
         return "owner=" + lease.owner + " is not a unique bus name";
-    if (lease.request.bar > 5)
+    if (lease.request.bar > max_bar_index)
         return "bar=" + std::to_string(lease.request.bar) + " is not a BAR index (0 to 5)";
     if (lease.request.length == 0 || lease.request.offset > std::numeric_limits<std::uint64_t>::max() - lease.request.length)
         return std::string("offset and length do not describe a range");

@@ -24,4 +24,13 @@ std::string_view bar_kind_name(BarKind kind)
     return "invalid";
 }
 
+std::optional<BarKind> parse_bar_kind(std::string_view name)
+{
+    for (BarKind kind : {BarKind::Memory32, BarKind::Memory64, BarKind::Io}) {
+        if (name == bar_kind_name(kind))
+            return kind;
+    }
+    return std::nullopt;
+}
+
 } // namespace wcbroker

@@ -9,6 +9,10 @@
 
 namespace wcbroker {
 
+// The standard BARs, 0 to 5; the expansion ROM and bridge windows cannot be
+// mapped through a resource file.
+inline constexpr std::uint32_t max_bar_index = 5;
+
 enum class BarKind {
     Memory32,
     Memory64,
@@ -45,5 +49,7 @@ struct DeviceFacts {
 };
 
 std::string_view bar_kind_name(BarKind kind);
+// The kind bar_kind_name() names, or nullopt.
+std::optional<BarKind> parse_bar_kind(std::string_view name);
 
 } // namespace wcbroker

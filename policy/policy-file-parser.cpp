@@ -3,6 +3,7 @@
 // policy-merge.cpp.
 
 #include "byte-size.hpp"
+#include "device-facts.hpp"
 #include "pci-address.hpp"
 #include "policy-fragment.hpp"
 #include "toml-reader.hpp"
@@ -12,7 +13,6 @@
 namespace wcbroker {
 namespace {
 
-constexpr std::int64_t max_bar_index = 5;
 constexpr std::int64_t max_lease_limit = 65536;
 constexpr std::int64_t max_id = 0xfffffffe; // (uid_t)-1 means "no id" to the kernel
 
@@ -439,7 +439,7 @@ void FileParser::parse_bar(const TableReader& reader, Rule& rule)
     auto bar = reader.integer("bar", "a BAR index from 0 to 5");
     if (!bar)
         return;
-    if (*bar < 0 || *bar > max_bar_index) {
+    if (*bar < 0 || *bar > std::int64_t{max_bar_index}) {
         reader.error_at(*node, "bar",
             "BAR index " + std::to_string(*bar)
                 + " is out of range; use 0 to 5 (the expansion ROM and bridge windows cannot be mapped)");

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 scripts/install-deps.sh build
 if [ ! -f build/build.ninja ]; then
-    meson setup build >/dev/null
+    meson setup build --prefix=/usr >/dev/null
 fi
 ninja -C build >/dev/null
 

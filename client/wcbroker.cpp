@@ -145,12 +145,8 @@ void release_resources(wcbroker_mapping* mapping)
 // call that talks to the bus therefore dispatches what it queued.
 void dispatch_queued(wcbroker_session* session)
 {
-    try {
-        while (session->connection->processPendingRequest()) {
-        }
-    } catch (const sdbus::Error&) {
-        // The connection's trouble shows up at the next call.
-    }
+    // The connection's trouble, if any, shows up at the next call.
+    (void)wcbroker_session_process(session);
 }
 
 } // namespace

@@ -38,14 +38,6 @@ const KindInfo& info(AuditKind kind)
     return kinds[0];
 }
 
-std::string join_ids(const std::vector<gid_t>& ids)
-{
-    std::string out;
-    for (gid_t id : ids)
-        out += (out.empty() ? "" : ",") + std::to_string(id);
-    return out;
-}
-
 // Every field of the record, caller first, in a fixed order.
 std::vector<std::pair<std::string, std::string>> all_fields(const AuditRecord& record)
 {
@@ -55,7 +47,7 @@ std::vector<std::pair<std::string, std::string>> all_fields(const AuditRecord& r
         fields.emplace_back("BUS_NAME", *record.bus_name);
     if (record.caller) {
         fields.emplace_back("UID", std::to_string(record.caller->uid));
-        fields.emplace_back("GIDS", join_ids(record.caller->gids));
+        fields.emplace_back("GIDS", gid_list(record.caller->gids));
         fields.emplace_back("PID", std::to_string(record.caller->pid));
         if (record.caller->systemd_unit)
             fields.emplace_back("UNIT", *record.caller->systemd_unit);

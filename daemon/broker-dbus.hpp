@@ -32,9 +32,6 @@ public:
     void device_removed(const DeviceFacts& facts, const std::string& reason) override;
     void policy_reloaded(std::uint64_t generation) override;
 
-    std::size_t exported_devices() const { return devices_.size(); }
-    std::size_t exported_leases() const { return leases_.size(); }
-
 private:
     sdbus::IConnection& connection_;
     EventLoop& loop_;

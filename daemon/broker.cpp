@@ -9,7 +9,7 @@
 #include <fcntl.h>
 #include <map>
 #include <optional>
-#include <sys/stat.h>
+#include <set>
 #include <time.h>
 #include <unistd.h>
 
@@ -17,6 +17,19 @@ namespace wcbroker {
 namespace {
 
 constexpr std::size_t max_label_length = 64;
+
+// The lease is charged to the first allowing rule that still has room
+// under its max_leases, given how many leases the caller holds under each
+// (HELD_UNDER(rule name)); nullptr when none has.
+template <typename HeldUnder>
+const Rule* first_rule_with_room(const Decision& decision, HeldUnder held_under)
+{
+    for (const Rule* rule : decision.allowing_rules) {
+        if (!rule->max_leases || held_under(rule->name) < *rule->max_leases)
+            return rule;
+    }
+    return nullptr;
+}
 
 std::uint64_t realtime_usec()
 {
@@ -188,16 +201,19 @@ Expected<AcquireGrant> Broker::acquire(const Caller& caller, const AcquireArgume
     const std::shared_ptr<const Policy> policy = store_.current();
     const Verdict verdict = authorize(caller, action::Acquire{policy.get(), &record.facts, request.request});
     const Decision& decision = *verdict.policy;
-    const Explanation words = wcbroker::explain(*policy, decision, record.facts, caller.identity, request.request);
+    // A refusal comes explained already; a grant is explained for the audit trail.
+    const std::string reason = verdict.allowed
+        ? wcbroker::explain(*policy, decision, record.facts, caller.identity, request.request).reason
+        : verdict.reason;
     std::vector<std::pair<std::string, std::string>> decision_fields{
         {"DECISION", decision.allowed ? "allow" : (decision.granted() ? "audit-allow" : "deny")},
         {"RULE", decision.rule() != nullptr ? decision.rule()->label() : ""},
         {"NEAREST_RULE", decision.nearest != nullptr ? decision.nearest->label() : ""},
-        {"REASON", words.reason},
+        {"REASON", reason},
     };
     if (!verdict.allowed) {
-        audit_acquire(AuditKind::AcquireDenied, caller, request, "denied: " + words.reason, decision_fields);
-        return denied(words.reason);
+        audit_acquire(AuditKind::AcquireDenied, caller, request, "denied: " + reason, decision_fields);
+        return denied(reason);
     }
 
     auto fail = [&](BrokerError error) -> Expected<AcquireGrant> {
@@ -207,14 +223,8 @@ Expected<AcquireGrant> Broker::acquire(const Caller& caller, const AcquireArgume
         return error;
     };
 
-    // Charge the first allowing rule that still has room under max_leases.
-    const Rule* charged = nullptr;
-    for (const Rule* rule : decision.allowing_rules) {
-        if (!rule->max_leases || leases_.count(rule->name, caller.identity.uid) < *rule->max_leases) {
-            charged = rule;
-            break;
-        }
-    }
+    const Rule* charged = first_rule_with_room(
+        decision, [&](const std::string& rule) { return leases_.count(rule, caller.identity.uid); });
     if (decision.allowed && charged == nullptr) {
         const Rule& first = *decision.allowing_rules.front();
         return fail({ErrorKind::LimitExceeded,
@@ -262,11 +272,7 @@ Expected<AcquireGrant> Broker::acquire(const Caller& caller, const AcquireArgume
     lease.client_requires_verified_wc = arguments.require_verified_wc;
     lease.label = arguments.label;
     lease.created_realtime_usec = realtime_usec();
-    lease.file.path = mapped->opened.path;
-    if (struct stat info {}; ::fstat(mapped->opened.fd.get(), &info) == 0) {
-        lease.file.device = static_cast<std::uint64_t>(info.st_dev);
-        lease.file.inode = static_cast<std::uint64_t>(info.st_ino);
-    }
+    lease.file = identity_of(mapped->opened.fd.get(), mapped->opened.path).value_or(FileIdentity{mapped->opened.path});
     lease.fd = std::move(mapped->opened.fd);
 
     AcquireGrant grant;
@@ -447,12 +453,6 @@ void Broker::restore_leases(std::vector<LeaseToRestore> leases)
         // the record alone: a damaged record must not make the daemon open
         // some other file.
         const std::string path = sysfs_resource_file(config_.paths, lease.address, lease.request.bar, lease.request.access);
-        auto identity_of = [](int fd) -> std::optional<FileIdentity> {
-            struct stat info {};
-            if (fd < 0 || ::fstat(fd, &info) != 0)
-                return std::nullopt;
-            return FileIdentity{"", static_cast<std::uint64_t>(info.st_dev), static_cast<std::uint64_t>(info.st_ino)};
-        };
         UniqueFd current(::open(path.c_str(), O_RDWR | O_CLOEXEC | O_NOCTTY));
         const auto now = identity_of(current.get());
         const auto stored = identity_of(item.fd.get());
@@ -558,9 +558,11 @@ ReloadOutcome Broker::apply_reload(const std::string& requested_by)
 void Broker::recheck_leases(const std::vector<std::uint64_t>& ids, const std::string& why)
 {
     const std::shared_ptr<const Policy> policy = store_.current();
+    // What the leases not being rechecked hold, per rule and uid.
+    const std::set<std::uint64_t> rechecked(ids.begin(), ids.end());
     std::map<std::pair<std::string, uid_t>, std::size_t> held;
     for (const Lease* lease : leases_.all()) {
-        if (std::find(ids.begin(), ids.end(), lease->id) == ids.end())
+        if (!rechecked.contains(lease->id))
             ++held[{lease->rule, lease->holder.uid}];
     }
     for (std::uint64_t id : ids) {
@@ -579,13 +581,8 @@ void Broker::recheck_leases(const std::vector<std::uint64_t>& ids, const std::st
                     + wcbroker::explain(*policy, decision, record->facts, lease->holder, lease->request).reason);
             continue;
         }
-        const Rule* charged = nullptr;
-        for (const Rule* rule : decision.allowing_rules) {
-            if (!rule->max_leases || held[{rule->name, lease->holder.uid}] < *rule->max_leases) {
-                charged = rule;
-                break;
-            }
-        }
+        const Rule* charged = first_rule_with_room(
+            decision, [&](const std::string& rule) { return held[{rule, lease->holder.uid}]; });
         if (decision.allowed && charged == nullptr) {
             end_lease(id, LeaseEnd::Revoked,
                 why + ": uid " + std::to_string(lease->holder.uid) + " now holds more than max_leases of rule "

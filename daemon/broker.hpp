@@ -119,9 +119,7 @@ public:
     const LeaseTable& leases() const { return leases_; }
     // How many leases have ended since the daemon started, however they ended.
     std::uint64_t leases_ended() const { return leases_ended_; }
-    const DeviceRegistry* registry() const { return registry_; }
     RangeMapper& mapper() { return mapper_; }
-    const KernelPaths& paths() const { return config_.paths; }
     // For sd_notify STATUS=: "Serving 2 devices, 3 leases; policy generation 4 (enforce)".
     std::string status() const;
 

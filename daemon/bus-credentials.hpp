@@ -30,8 +30,6 @@ public:
     Caller caller(const std::string& unique_name);
     Caller caller(const sdbus::Message& message) { return caller(message.getSender()); }
 
-    std::size_t cached() const { return cache_.size(); }
-
     // This bus instance's id (org.freedesktop.DBus.GetId): a unique name
     // means the same connection only within one instance.
     std::string bus_id();

@@ -81,9 +81,11 @@ std::vector<sdbus::Struct<uint32_t, uint64_t, uint64_t, std::string, bool, bool,
 {
     std::vector<sdbus::Struct<uint32_t, uint64_t, uint64_t, std::string, bool, bool, std::string>> bars;
     const DeviceFacts& device = facts();
-    for (const BarFacts& bar : device.bars) {
+    const std::vector<std::optional<std::string>> holders = mapper_.claimants(device);
+    for (std::size_t i = 0; i < device.bars.size(); ++i) {
+        const BarFacts& bar = device.bars[i];
         bars.emplace_back(bar.index, bar.start, bar.size, std::string(bar_kind_name(bar.kind)), bar.prefetchable,
-            bar.has_wc_file, mapper_.claimant(device, bar).value_or(""));
+            bar.has_wc_file, holders[i].value_or(""));
     }
     return bars;
 }

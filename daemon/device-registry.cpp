@@ -1,22 +1,6 @@
 #include "device-registry.hpp"
 
-#include <tuple>
-
 namespace wcbroker {
-
-bool operator==(const BarFacts& a, const BarFacts& b)
-{
-    return std::tie(a.index, a.start, a.size, a.flags, a.kind, a.prefetchable, a.has_uc_file, a.has_wc_file)
-        == std::tie(b.index, b.start, b.size, b.flags, b.kind, b.prefetchable, b.has_uc_file, b.has_wc_file);
-}
-
-bool operator==(const DeviceFacts& a, const DeviceFacts& b)
-{
-    return std::tie(a.address, a.vendor_id, a.device_id, a.subsystem_vendor_id, a.subsystem_device_id, a.class_code,
-               a.driver, a.iommu_group, a.iommu_group_members, a.numa_node, a.bars)
-        == std::tie(b.address, b.vendor_id, b.device_id, b.subsystem_vendor_id, b.subsystem_device_id, b.class_code,
-            b.driver, b.iommu_group, b.iommu_group_members, b.numa_node, b.bars);
-}
 
 RegistryChange DeviceRegistry::apply(const std::string& address, const SysfsReadResult& reading)
 {

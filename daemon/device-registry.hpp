@@ -47,7 +47,4 @@ private:
     std::uint64_t next_generation_ = 1;
 };
 
-bool operator==(const BarFacts& a, const BarFacts& b);
-bool operator==(const DeviceFacts& a, const DeviceFacts& b);
-
 } // namespace wcbroker

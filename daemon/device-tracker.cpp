@@ -4,6 +4,7 @@
 #include "pci-address.hpp"
 #include "sysfs-files.hpp"
 
+#include <set>
 #include <sys/epoll.h>
 
 namespace wcbroker {
@@ -30,17 +31,19 @@ void refresh_group(const std::string& group, const KernelPaths& paths, const Dev
 {
     if (group.empty() || group.find_first_not_of("0123456789") != std::string::npos)
         return; // /dev/vfio/vfio, the container node
+    std::set<std::string> refreshed;
     auto members = list_directory(paths.from_syspath("/sys/kernel/iommu_groups/" + group + "/devices"));
     if (members) {
         for (const std::string& member : *members) {
-            if (auto address = canonical_pci_address(member))
+            if (auto address = canonical_pci_address(member); address && refreshed.insert(*address).second)
                 refresh(*address);
         }
     }
     // Members the group directory no longer lists (it is gone on removal).
     std::vector<std::string> known;
     for (const DeviceRecord* record : registry.devices()) {
-        if (record->facts.iommu_group && std::to_string(*record->facts.iommu_group) == group)
+        if (record->facts.iommu_group && std::to_string(*record->facts.iommu_group) == group
+            && !refreshed.contains(record->facts.address))
             known.push_back(record->facts.address);
     }
     for (const std::string& address : known)
@@ -120,11 +123,18 @@ void DeviceTracker::handle(const UdevEvent& event)
 
 void DeviceTracker::refresh_all()
 {
-    for (const std::string& name : monitor_->enumerate_pci())
+    std::set<std::string> refreshed;
+    for (const std::string& name : monitor_->enumerate_pci()) {
         refresh(name);
+        if (auto address = canonical_pci_address(name))
+            refreshed.insert(*address);
+    }
+    // Devices sysfs no longer lists: reading them finds them gone.
     std::vector<std::string> known;
-    for (const DeviceRecord* record : registry_.devices())
-        known.push_back(record->facts.address);
+    for (const DeviceRecord* record : registry_.devices()) {
+        if (!refreshed.contains(record->facts.address))
+            known.push_back(record->facts.address);
+    }
     for (const std::string& address : known)
         refresh(address);
 }

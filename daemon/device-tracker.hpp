@@ -37,8 +37,9 @@ struct TrackerStatistics {
 // the monitor so it can be tested on its own: calls `refresh` with each
 // device address to re-read, in order. A "pci" event names the device; a
 // "vfio" event names an IOMMU group (/dev/vfio/N), whose members sysfs lists
-// are re-read, then those the registry still places in that group (asked
-// after the members' refreshes, which change the registry). Only canonical
+// are re-read once each, then those the registry still places in that
+// group and sysfs did not list (asked after the members' refreshes, which
+// change the registry). Only canonical
 // PCI addresses are passed on: a name that is not one, or a group name that
 // is not a number, reads nothing.
 void for_each_device_to_refresh(const UdevEvent& event, const KernelPaths& paths, const DeviceRegistry& registry,

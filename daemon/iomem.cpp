@@ -1,17 +1,11 @@
 #include "iomem.hpp"
 
-#include <cstdint>
+#include "text-scan.hpp"
 
-#include <charconv>
+#include <cstdint>
 
 namespace wcbroker {
 namespace {
-
-bool parse_hex(std::string_view text, std::uint64_t& value)
-{
-    auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value, 16);
-    return !text.empty() && error == std::errc() && end == text.data() + text.size();
-}
 
 bool parse_line(std::string_view line, IomemEntry& entry)
 {
@@ -23,10 +17,12 @@ bool parse_line(std::string_view line, IomemEntry& entry)
     const auto colon = line.find(" : ");
     if (dash == std::string_view::npos || colon == std::string_view::npos || dash > colon)
         return false;
-    if (!parse_hex(line.substr(0, dash), entry.start) || !parse_hex(line.substr(dash + 1, colon - dash - 1), entry.end))
+    const auto start = parse_whole_number<std::uint64_t>(line.substr(0, dash), 16);
+    const auto end = parse_whole_number<std::uint64_t>(line.substr(dash + 1, colon - dash - 1), 16);
+    if (!start || !end || *end < *start)
         return false;
-    if (entry.end < entry.start)
-        return false;
+    entry.start = *start;
+    entry.end = *end;
     std::string_view name = line.substr(colon + 3);
     while (!name.empty() && (name.back() == '\r' || name.back() == ' '))
         name.remove_suffix(1);
@@ -41,9 +37,7 @@ std::vector<IomemEntry> parse_iomem(std::string_view text)
 {
     std::vector<IomemEntry> entries;
     while (!text.empty()) {
-        const auto newline = text.find('\n');
-        const std::string_view line = text.substr(0, newline);
-        text.remove_prefix(newline == std::string_view::npos ? text.size() : newline + 1);
+        const std::string_view line = take_line(text);
         IomemEntry entry;
         if (parse_line(line, entry))
             entries.push_back(std::move(entry));

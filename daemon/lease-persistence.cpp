@@ -3,11 +3,10 @@
 #include "atomic-file.hpp"
 #include "log.hpp"
 #include "sysfs-files.hpp"
+#include "text-scan.hpp"
 
 #include <cerrno>
-#include <charconv>
 #include <cstring>
-#include <dirent.h>
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -29,11 +28,8 @@ std::string fd_name(std::uint64_t id)
 
 std::optional<std::uint64_t> id_from(std::string_view text)
 {
-    std::uint64_t id = 0;
-    auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), id);
-    if (text.empty() || error != std::errc() || end != text.data() + text.size() || id == 0)
-        return std::nullopt;
-    return id;
+    const auto id = parse_whole_number<std::uint64_t>(text);
+    return id == 0 ? std::nullopt : id;
 }
 
 bool make_directories(const std::string& path)
@@ -110,11 +106,7 @@ void LeaseStateKeeper::lease_ended(std::uint64_t id)
 std::vector<LeaseStateKeeper::Found> LeaseStateKeeper::load() const
 {
     std::vector<Found> found;
-    DIR* directory = ::opendir(directory_.c_str());
-    if (directory == nullptr)
-        return found;
-    while (const dirent* entry = ::readdir(directory)) {
-        const std::string name = entry->d_name;
+    for (const std::string& name : list_directory(directory_).value_or(std::vector<std::string>{})) {
         if (name.ends_with(".tmp")) {
             ::unlink((directory_ + "/" + name).c_str()); // a write cut short by a crash
             continue;
@@ -133,7 +125,6 @@ std::vector<LeaseStateKeeper::Found> LeaseStateKeeper::load() const
             parsed = "its file name does not match its id=" + std::to_string(record->lease.id);
         found.push_back({path, id, std::move(parsed)});
     }
-    ::closedir(directory);
     return found;
 }
 

@@ -44,7 +44,7 @@ public:
         std::optional<std::uint64_t> id;               // from the file name
         std::variant<LeaseRecord, std::string> record; // or why the file is not a usable record
     };
-    // Every record a previous run left, in no particular order.
+    // Every record a previous run left, in file name order.
     std::vector<Found> load() const;
     // Removes a record that cannot be used, and its fd from the store.
     void discard(const Found& found);

@@ -1,8 +1,8 @@
 #include "lease-record.hpp"
 
 #include "pci-address.hpp"
+#include "text-scan.hpp"
 
-#include <charconv>
 #include <limits>
 #include <map>
 #include <optional>
@@ -46,33 +46,12 @@ std::optional<std::string> unescape(std::string_view value)
     return plain;
 }
 
-template <typename Number>
-std::optional<Number> decimal(std::string_view text)
-{
-    Number value{};
-    auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (text.empty() || error != std::errc() || end != text.data() + text.size())
-        return std::nullopt;
-    return value;
-}
-
-std::string join_gids(const std::vector<gid_t>& gids)
-{
-    std::string joined;
-    for (gid_t gid : gids) {
-        if (!joined.empty())
-            joined += ',';
-        joined += std::to_string(gid);
-    }
-    return joined;
-}
-
 std::optional<std::vector<gid_t>> split_gids(std::string_view text)
 {
     std::vector<gid_t> gids;
     while (!text.empty()) {
         const auto comma = text.find(',');
-        auto gid = decimal<gid_t>(text.substr(0, comma));
+        auto gid = parse_whole_number<gid_t>(text.substr(0, comma));
         if (!gid)
             return std::nullopt;
         gids.push_back(*gid);
@@ -92,9 +71,7 @@ std::variant<std::map<std::string, std::string>, std::string> split_lines(std::s
     std::size_t number = 0;
     while (!text.empty()) {
         ++number;
-        const auto newline = text.find('\n');
-        const std::string_view line = text.substr(0, newline);
-        text.remove_prefix(newline == std::string_view::npos ? text.size() : newline + 1);
+        const std::string_view line = take_line(text);
         if (line.empty())
             continue;
         const auto equals = line.find('=');
@@ -136,7 +113,7 @@ public:
         const std::string* value = text(key);
         if (value == nullptr)
             return 0;
-        auto parsed = decimal<Number>(*value);
+        auto parsed = parse_whole_number<Number>(*value);
         if (!parsed) {
             fail(key + "=" + *value + " is not a number in range");
             return 0;
@@ -171,7 +148,7 @@ std::string format_lease_record(const Lease& lease, std::string_view bus_id)
     line("owner", lease.owner);
     line("bus_id", bus_id);
     line("uid", std::to_string(lease.holder.uid));
-    line("gids", join_gids(lease.holder.gids));
+    line("gids", gid_list(lease.holder.gids));
     line("pid", std::to_string(lease.holder.pid));
     if (lease.holder.systemd_unit)
         line("unit", *lease.holder.systemd_unit);

@@ -8,7 +8,9 @@
 #include "unique-fd.hpp"
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <sys/stat.h>
 
 namespace wcbroker {
 
@@ -22,6 +24,15 @@ struct FileIdentity {
 
     bool same_file(const FileIdentity& other) const { return device == other.device && inode == other.inode; }
 };
+
+// The file FD is, under PATH; nullopt when FD is not open.
+inline std::optional<FileIdentity> identity_of(int fd, std::string path = "")
+{
+    struct stat info {};
+    if (fd < 0 || ::fstat(fd, &info) != 0)
+        return std::nullopt;
+    return FileIdentity{std::move(path), static_cast<std::uint64_t>(info.st_dev), static_cast<std::uint64_t>(info.st_ino)};
+}
 
 struct Lease {
     std::uint64_t id = 0;

@@ -36,7 +36,6 @@ public:
     virtual ~Mechanism() = default;
 
     virtual std::string_view name() const = 0;
-    virtual Access access() const = 0;
     virtual RangeEnforcement range_enforcement() const = 0;
 
     // Why this mechanism cannot serve this BAR, from the facts alone and

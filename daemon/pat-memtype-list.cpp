@@ -1,7 +1,8 @@
 #include "pat-memtype-list.hpp"
 
+#include "text-scan.hpp"
+
 #include <algorithm>
-#include <charconv>
 
 namespace wcbroker {
 namespace {
@@ -15,21 +16,27 @@ std::string_view trim(std::string_view text)
     return text;
 }
 
-bool parse_hex(std::string_view text, std::uint64_t& value)
+// "0x" and hex digits, nothing else.
+std::optional<std::uint64_t> parse_hex(std::string_view text)
 {
     if (!text.starts_with("0x"))
-        return false;
-    text.remove_prefix(2);
-    auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value, 16);
-    return !text.empty() && error == std::errc() && end == text.data() + text.size();
+        return std::nullopt;
+    return parse_whole_number<std::uint64_t>(text.substr(2), 16);
 }
 
 // "0xSTART-0xEND"
 bool parse_span(std::string_view text, PatEntry& entry)
 {
     const auto dash = text.find('-');
-    return dash != std::string_view::npos && parse_hex(text.substr(0, dash), entry.start)
-        && parse_hex(text.substr(dash + 1), entry.end) && entry.start < entry.end;
+    if (dash == std::string_view::npos)
+        return false;
+    const auto start = parse_hex(text.substr(0, dash));
+    const auto end = parse_hex(text.substr(dash + 1));
+    if (!start || !end || *start >= *end)
+        return false;
+    entry.start = *start;
+    entry.end = *end;
+    return true;
 }
 
 bool parse_line(std::string_view line, PatEntry& entry)
@@ -61,9 +68,7 @@ std::vector<PatEntry> parse_pat_memtype_list(std::string_view text)
 {
     std::vector<PatEntry> entries;
     while (!text.empty()) {
-        const auto newline = text.find('\n');
-        const std::string_view line = text.substr(0, newline);
-        text.remove_prefix(newline == std::string_view::npos ? text.size() : newline + 1);
+        const std::string_view line = take_line(text);
         PatEntry entry;
         if (parse_line(line, entry))
             entries.push_back(entry);

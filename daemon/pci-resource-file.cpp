@@ -1,5 +1,7 @@
 #include "pci-resource-file.hpp"
 
+#include "text-scan.hpp"
+
 #include <charconv>
 
 namespace wcbroker {
@@ -28,9 +30,7 @@ std::optional<std::vector<BarFacts>> parse_pci_resource_file(std::string_view te
     std::vector<BarFacts> bars;
     std::uint32_t index = 0;
     while (!text.empty() && index < bar_count) {
-        const auto newline = text.find('\n');
-        std::string_view line = text.substr(0, newline);
-        text.remove_prefix(newline == std::string_view::npos ? text.size() : newline + 1);
+        std::string_view line = take_line(text);
 
         std::uint64_t start = 0;
         std::uint64_t end = 0;

@@ -1,14 +1,14 @@
 #include "proc-cgroup.hpp"
 
+#include "text-scan.hpp"
+
 namespace wcbroker {
 
 std::optional<std::string> parse_proc_cgroup(std::string_view text)
 {
     std::optional<std::string> legacy;
     while (!text.empty()) {
-        const auto newline = text.find('\n');
-        const std::string_view line = text.substr(0, newline);
-        text.remove_prefix(newline == std::string_view::npos ? text.size() : newline + 1);
+        const std::string_view line = take_line(text);
         // "hierarchy-id:controllers:path"
         const auto first = line.find(':');
         const auto second = first == std::string_view::npos ? first : line.find(':', first + 1);

@@ -58,12 +58,24 @@ Expected<const Mechanism*> RangeMapper::choose(const DeviceFacts& device, const 
     return &mechanism;
 }
 
-std::optional<std::string> RangeMapper::claimant(const DeviceFacts& device, const BarFacts& bar) const
+std::vector<IomemEntry> RangeMapper::read_iomem() const
 {
     auto text = read_text_file(paths_.proc_iomem(), 16 << 20);
-    if (!text)
-        return std::nullopt;
-    return bar_claimant(parse_iomem(*text), device.address, bar.start, bar.size);
+    return text ? parse_iomem(*text) : std::vector<IomemEntry>{};
+}
+
+std::optional<std::string> RangeMapper::claimant(const DeviceFacts& device, const BarFacts& bar) const
+{
+    return bar_claimant(read_iomem(), device.address, bar.start, bar.size);
+}
+
+std::vector<std::optional<std::string>> RangeMapper::claimants(const DeviceFacts& device) const
+{
+    const std::vector<IomemEntry> entries = read_iomem();
+    std::vector<std::optional<std::string>> holders;
+    for (const BarFacts& bar : device.bars)
+        holders.push_back(bar_claimant(entries, device.address, bar.start, bar.size));
+    return holders;
 }
 
 Expected<MappedRange> RangeMapper::map(const DeviceFacts& device, std::uint64_t device_generation,

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "evaluator.hpp"
+#include "iomem.hpp"
 #include "memtype-verifier.hpp"
 #include "sysfs-mechanism.hpp"
 
@@ -36,6 +37,9 @@ public:
 
     // The driver holding the BAR per /proc/iomem ("vfio-pci"), if any.
     std::optional<std::string> claimant(const DeviceFacts& device, const BarFacts& bar) const;
+    // The same for every BAR of the device, in the order of device.bars,
+    // from one reading of /proc/iomem (a large file on big machines).
+    std::vector<std::optional<std::string>> claimants(const DeviceFacts& device) const;
 
     // Everything above, then opens and verifies. `device_generation` changes
     // whenever the device's facts do, which invalidates cached verifications.
@@ -45,6 +49,9 @@ public:
     void forget(const std::string& address);
 
 private:
+    // /proc/iomem's entries; none when it cannot be read.
+    std::vector<IomemEntry> read_iomem() const;
+
     KernelPaths paths_;
     std::uint64_t page_size_;
     SysfsResourceMechanism write_combine_{Access::WriteCombine};

@@ -20,7 +20,6 @@ public:
     }
 
     std::string_view name() const override;
-    Access access() const override { return access_; }
     RangeEnforcement range_enforcement() const override { return RangeEnforcement::Advisory; }
     std::optional<BrokerError> unsuitable(const DeviceFacts& device, const BarFacts& bar) const override;
     Expected<OpenedRange> open(const KernelPaths& paths, const DeviceFacts& device, const BarFacts& bar,

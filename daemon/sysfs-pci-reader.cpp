@@ -2,6 +2,7 @@
 
 #include "pci-resource-file.hpp"
 #include "sysfs-files.hpp"
+#include "text-scan.hpp"
 
 #include <cerrno>
 #include <charconv>
@@ -15,11 +16,7 @@ std::optional<std::uint64_t> parse_hex_attribute(const std::string& text)
     std::string_view digits = text;
     if (digits.starts_with("0x"))
         digits.remove_prefix(2);
-    std::uint64_t value = 0;
-    auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), value, 16);
-    if (digits.empty() || error != std::errc() || end != digits.data() + digits.size())
-        return std::nullopt;
-    return value;
+    return parse_whole_number<std::uint64_t>(digits, 16);
 }
 
 class DeviceReader {
@@ -80,10 +77,8 @@ SysfsReadResult DeviceReader::read()
     // No driver link is a normal state (unbound), not an incomplete read.
     facts.driver = read_link_name(dir_ + "/driver").value_or("");
     if (auto group = read_link_name(dir_ + "/iommu_group")) {
-        std::uint32_t number = 0;
-        auto [end, error] = std::from_chars(group->data(), group->data() + group->size(), number);
-        if (error == std::errc() && end == group->data() + group->size()) {
-            facts.iommu_group = number;
+        if (auto number = parse_whole_number<std::uint32_t>(*group)) {
+            facts.iommu_group = *number;
             facts.iommu_group_members = list_directory(dir_ + "/iommu_group/devices").value_or(std::vector<std::string>{});
         }
     }

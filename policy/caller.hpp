@@ -20,4 +20,14 @@ struct CallerIdentity {
     std::optional<std::string> cgroup;
 };
 
+// "1000,2000": gids as explanations, the audit trail and lease records
+// write them.
+inline std::string gid_list(const std::vector<gid_t>& gids)
+{
+    std::string list;
+    for (gid_t gid : gids)
+        list += (list.empty() ? "" : ",") + std::to_string(gid);
+    return list;
+}
+
 } // namespace wcbroker

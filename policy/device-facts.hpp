@@ -30,6 +30,8 @@ struct BarFacts {
     bool has_wc_file = false; // resourceN_wc exists (prefetchable memory and arch WC support)
 
     bool is_memory() const { return kind != BarKind::Io; }
+    // Every field: the registry tells listeners of a change by it.
+    bool operator==(const BarFacts&) const = default;
 };
 
 struct DeviceFacts {
@@ -46,6 +48,7 @@ struct DeviceFacts {
     std::vector<BarFacts> bars; // only BARs with a non-zero size, by index
 
     const BarFacts* bar(std::uint32_t index) const;
+    bool operator==(const DeviceFacts&) const = default;
 };
 
 std::string_view bar_kind_name(BarKind kind);

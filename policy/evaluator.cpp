@@ -103,10 +103,7 @@ const Rule* find_nearest(const Policy& policy, const NearestTiers& tiers, const 
 
 std::string describe_caller(const CallerIdentity& caller)
 {
-    std::string text = "uid " + std::to_string(caller.uid) + " (gids ";
-    for (std::size_t i = 0; i < caller.gids.size(); ++i)
-        text += (i ? "," : "") + std::to_string(caller.gids[i]);
-    return text + (caller.gids.empty() ? "none)" : ")");
+    return "uid " + std::to_string(caller.uid) + " (gids " + (caller.gids.empty() ? "none" : gid_list(caller.gids)) + ")";
 }
 
 std::string describe_request(const DeviceFacts& facts, const AccessRequest& request)

@@ -327,6 +327,8 @@ protected:
     void SetUp() override
     {
         FaultTest::SetUp();
+        if (IsSkipped())
+            return;
         // As under the unit: root without CAP_DAC_OVERRIDE, so that a mode
         // 0000 file is unreadable to it as to any other user.
         stop_daemon();

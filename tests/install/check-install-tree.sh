@@ -11,19 +11,24 @@ set -euo pipefail
 
 build=${1:?build dir}
 source_dir=${2:?source dir}
-failures=0
-pass() { echo "PASS: $*"; }
+# TAP, so that a check skipped for a missing tool shows as skipped, with
+# its reason, rather than hiding inside a passing test.
+failures=0 checks=0
+pass() { checks=$((checks + 1)); echo "ok $checks - $*"; }
 fail() {
-    echo "FAIL: $*"
+    checks=$((checks + 1))
+    echo "not ok $checks - $*"
     failures=$((failures + 1))
 }
+skip() { checks=$((checks + 1)); echo "ok $checks - # SKIP $*"; }
 
 destdir=$(mktemp -d "${TMPDIR:-/tmp}/wcbroker-install.XXXXXX")
 trap 'rm -rf "$destdir"' EXIT
 if ! meson install -C "$build" --no-rebuild --quiet --destdir "$destdir" >"$destdir.log" 2>&1; then
-    cat "$destdir.log"
+    sed 's/^/# /' "$destdir.log"
     rm -f "$destdir.log"
-    echo "FAIL: meson install --destdir"
+    echo "1..1"
+    echo "not ok 1 - meson install --destdir"
     exit 1
 fi
 rm -f "$destdir.log"
@@ -136,7 +141,7 @@ if command -v journalctl >/dev/null; then
         fail "journalctl --update-catalog / --list-catalog on the installed catalog"
     fi
 else
-    echo "SKIP: journalctl is not installed; the catalog is not compiled"
+    skip "journalctl is not installed; the catalog is not compiled"
 fi
 
 # The installed programs run from where they were put (meson strips the
@@ -154,7 +159,7 @@ fi
 # pkg-config alone.
 sanitize=$(option b_sanitize)
 if [[ "$sanitize" != none ]]; then
-    echo "SKIP: building a client against a -Db_sanitize=$sanitize library needs that sanitizer's runtime; checked in the plain build"
+    skip "building a client against a -Db_sanitize=$sanitize library needs that sanitizer's runtime; checked in the plain build"
 elif command -v cc >/dev/null; then
     export PKG_CONFIG_SYSROOT_DIR=$destdir
     export PKG_CONFIG_PATH=$destdir$libdir/pkgconfig
@@ -166,8 +171,9 @@ elif command -v cc >/dev/null; then
         fail "building wc-client.c against the installed tree"
     fi
 else
-    echo "SKIP: no C compiler to build a client against the installed tree"
+    skip "no C compiler to build a client against the installed tree"
 fi
 
-echo "install tree: $failures failure(s)"
+echo "1..$checks"
+echo "# install tree: $failures failure(s)"
 [[ $failures -eq 0 ]]

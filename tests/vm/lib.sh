@@ -18,6 +18,11 @@ shopt -s inherit_errexit
 WCVM_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 readonly WCVM_DIR
 readonly WCVM_EXIT_SKIP=77
+# Where wcvm_skip's "SKIP:" line goes: the sourcing script's standard
+# output as it was at start, so that a skip inside x=$(f) still reaches the
+# results instead of landing in x. A caller can point it elsewhere for one
+# command: f {WCVM_RESULT_FD}>&1.
+exec {WCVM_RESULT_FD}>&1
 
 # wcvm_usage FILE : print FILE's leading comment block (its documentation) and exit 2.
 wcvm_usage() {
@@ -31,7 +36,7 @@ wcvm_die() { printf 'wcvm: error: %s\n' "$*" >&2; exit 1; }
 # Loud on purpose: CI logs are skimmed, and a silently skipped VM test looks like a pass.
 wcvm_skip() {
     printf '\n*** SKIP: %s ***\n' "$*" >&2
-    printf 'SKIP: %s\n' "$*"
+    printf 'SKIP: %s\n' "$*" >&"$WCVM_RESULT_FD"
     exit "$WCVM_EXIT_SKIP"
 }
 

@@ -33,6 +33,7 @@ if [[ $systemd == 1 ]]; then
     sd_fixture=$(wcvm_helper_dyn scenarios/sd-fixture "${sd_libs[@]}")
     status=$?
     set -e
+    [[ $status != 77 ]] || exit 77 # wcvm_skip has said why
     [[ $status == 0 ]] || wcvm_skip "cannot build scenarios/sd-fixture.c (gcc, libsystemd-dev)"
     args=(--systemd -s "$here/scenarios/systemd-smoke.sh"
         --tree "$here/scenarios/systemd-smoke-tree"

@@ -61,8 +61,8 @@ void BrokerTest::SetUp()
     fs::create_directories(dir_ / "policy");
     pci_.add(ivshmem(device_a, 3));
     pci_.add(edu(device_b, 4));
-    pci_.set_pat_memtype_list(pat_line(device_a, 2, 0, 0x100000, "write-combining")
-        + pat_line(device_b, 0, 0, 0x100000, "uncached-minus"));
+    pci_.set_pat_memtype_list(pci_.pat_line(device_a, 2, 0, 0x100000, "write-combining")
+        + pci_.pat_line(device_b, 0, 0, 0x100000, "uncached-minus"));
     write_policy(default_policy);
     start_bus();
     start_daemon();
@@ -84,16 +84,6 @@ void BrokerTest::TearDown()
     }
     if (!dir_.empty() && !std::getenv("WCBROKER_KEEP_TEST_DIR"))
         fs::remove_all(dir_);
-}
-
-std::string BrokerTest::pat_line(const std::string& address, std::uint32_t bar, std::uint64_t offset,
-    std::uint64_t length, const char* type) const
-{
-    char line[128];
-    const std::uint64_t start = pci_.bar_start(address, bar) + offset;
-    std::snprintf(line, sizeof line, "PAT: [mem 0x%016llx-0x%016llx] %s\n", static_cast<unsigned long long>(start),
-        static_cast<unsigned long long>(start + length), type);
-    return line;
 }
 
 void BrokerTest::write_policy(const std::string& text)

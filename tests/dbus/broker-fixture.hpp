@@ -25,6 +25,17 @@ inline const Credentials group_member{2, 2, {2, 2000}};   // bin, also in group 
 inline constexpr const char* device_a = "0000:00:03.0"; // ivshmem-like: BAR2 1 MiB prefetchable
 inline constexpr const char* device_b = "0000:00:04.0"; // edu-like: no prefetchable BAR
 
+inline bool contains(const std::string& haystack, const std::string& needle)
+{
+    return haystack.find(needle) != std::string::npos;
+}
+
+// A client's first line of output, which says how its Acquire went.
+inline std::string first_line(Process& process)
+{
+    return process.read_line(std::chrono::seconds(15)).value_or("<no output>");
+}
+
 // The policy most tests use.
 extern const char* const default_policy;
 
@@ -87,8 +98,6 @@ protected:
         return true;
     }
 
-    std::string pat_line(const std::string& address, std::uint32_t bar, std::uint64_t offset, std::uint64_t length,
-        const char* type) const;
 
     FakePci pci_;
     std::filesystem::path dir_;

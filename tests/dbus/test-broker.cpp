@@ -32,17 +32,6 @@ std::string file_head(const std::string& path, std::size_t bytes)
     return data;
 }
 
-bool contains(const std::string& haystack, const std::string& needle)
-{
-    return haystack.find(needle) != std::string::npos;
-}
-
-// Reads a client's output up to its first line, which says how Acquire went.
-std::string first_line(Process& process)
-{
-    return process.read_line(15s).value_or("<no output>");
-}
-
 TEST_F(BrokerTest, AllowedAcquireGivesAnFdWhoseMappingIsTheBar)
 {
     pci_.fill_bar(device_a, 2, "hello from the BAR");
@@ -315,12 +304,7 @@ TEST_F(BrokerTest, NonPrefetchableBarIsRefusedForWriteCombiningAndFineUncached)
 
 TEST_F(BrokerTest, BarClaimedByVfioIsBusyUntilReleased)
 {
-    const std::uint64_t start = pci_.bar_start(device_a, 2);
-    char iomem[256];
-    std::snprintf(iomem, sizeof iomem, "%08llx-%08llx : 0000:00:03.0\n  %08llx-%08llx : vfio-pci\n",
-        static_cast<unsigned long long>(start), static_cast<unsigned long long>(start + 0xfffff),
-        static_cast<unsigned long long>(start), static_cast<unsigned long long>(start + 0xfffff));
-    pci_.set_iomem(iomem);
+    pci_.claim_bar_for_vfio(device_a, 2, 0x100000);
     Process claimed = client({"map", device_a, "2", "0", "4096", "wc"}, nobody);
     const std::string line = first_line(claimed);
     EXPECT_TRUE(contains(line, "error=EBUSY")) << line;
@@ -334,7 +318,7 @@ TEST_F(BrokerTest, BarClaimedByVfioIsBusyUntilReleased)
 
 TEST_F(BrokerTest, UnverifiedWriteCombiningIsRefusedWhenRequired)
 {
-    pci_.set_pat_memtype_list(pat_line(device_a, 2, 0, 0x100000, "uncached-minus"));
+    pci_.set_pat_memtype_list(pci_.pat_line(device_a, 2, 0, 0x100000, "uncached-minus"));
     Process c = client({"map", device_a, "2", "0", "4096", "wc", "--verified"}, nobody);
     const std::string line = first_line(c);
     EXPECT_TRUE(contains(line, "error=EOPNOTSUPP")) << line;

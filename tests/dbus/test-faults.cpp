@@ -17,16 +17,6 @@ namespace {
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
-bool contains(const std::string& haystack, const std::string& needle)
-{
-    return haystack.find(needle) != std::string::npos;
-}
-
-std::string first_line(Process& process)
-{
-    return process.read_line(15s).value_or("<no output>");
-}
-
 class FaultTest : public BrokerTest {
 protected:
     Result raw_client(const std::vector<std::string>& arguments, const Credentials& who)

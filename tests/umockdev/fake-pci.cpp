@@ -147,6 +147,26 @@ std::uint64_t FakePci::bar_start(const std::string& address, std::uint32_t bar) 
     throw std::runtime_error("no BAR " + std::to_string(bar) + " placed for " + address);
 }
 
+std::string FakePci::pat_line(const std::string& address, std::uint32_t bar, std::uint64_t offset,
+    std::uint64_t length, const char* type) const
+{
+    char line[128];
+    const std::uint64_t start = bar_start(address, bar) + offset;
+    std::snprintf(line, sizeof line, "PAT: [mem 0x%016llx-0x%016llx] %s\n", static_cast<unsigned long long>(start),
+        static_cast<unsigned long long>(start + length), type);
+    return line;
+}
+
+void FakePci::claim_bar_for_vfio(const std::string& address, std::uint32_t bar, std::uint64_t length)
+{
+    const auto start = static_cast<unsigned long long>(bar_start(address, bar));
+    const auto end = start + static_cast<unsigned long long>(length) - 1;
+    char iomem[256];
+    std::snprintf(iomem, sizeof iomem, "%08llx-%08llx : %s\n  %08llx-%08llx : vfio-pci\n", start, end, address.c_str(),
+        start, end);
+    set_iomem(iomem);
+}
+
 void FakePci::rebind(const std::string& address, const std::string& driver, bool send_events)
 {
     const std::string link = device_dir(address) + "/driver";

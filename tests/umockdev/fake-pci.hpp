@@ -66,9 +66,15 @@ public:
 
     void set_pat_memtype_list(const std::string& text);
     void set_iomem(const std::string& text);
+    // /proc/iomem showing vfio-pci holding [start, +LENGTH) of the BAR, as
+    // after a VFIO user mapped it.
+    void claim_bar_for_vfio(const std::string& address, std::uint32_t bar, std::uint64_t length);
 
     // Physical address the fake assigned to a BAR.
     std::uint64_t bar_start(const std::string& address, std::uint32_t bar) const;
+    // A pat_memtype_list line giving [OFFSET, +LENGTH) of the BAR memory type TYPE.
+    std::string pat_line(const std::string& address, std::uint32_t bar, std::uint64_t offset, std::uint64_t length,
+        const char* type) const;
 
     std::string device_dir(const std::string& address) const;
 

@@ -27,15 +27,6 @@ protected:
         ASSERT_EQ(tracker_.registry().size(), 2u);
     }
     const DeviceRecord& record(const std::string& address) { return *tracker_.registry().find(address); }
-    std::string pat_line(const std::string& address, std::uint32_t bar, std::uint64_t offset, std::uint64_t length,
-        const char* type)
-    {
-        char line[128];
-        const std::uint64_t start = pci_.bar_start(address, bar) + offset;
-        std::snprintf(line, sizeof line, "PAT: [mem 0x%016llx-0x%016llx] %s\n", static_cast<unsigned long long>(start),
-            static_cast<unsigned long long>(start + length), type);
-        return line;
-    }
     Expected<MappedRange> map(const std::string& address, AccessRequest request, bool kernel_enforced = false)
     {
         return mapper_.map(record(address).facts, record(address).generation, request, kernel_enforced);
@@ -51,7 +42,7 @@ protected:
 TEST_F(RangeMapperTest, WriteCombineFdMapsTheBarBytes)
 {
     pci_.fill_bar("0000:00:03.0", 2, std::string(8192, '\0') + "wcbroker");
-    pci_.set_pat_memtype_list(pat_line("0000:00:03.0", 2, 0x2000, 0x1000, "write-combining"));
+    pci_.set_pat_memtype_list(pci_.pat_line("0000:00:03.0", 2, 0x2000, 0x1000, "write-combining"));
     auto mapped = map("0000:00:03.0", {2, 0x2000, 0x1000, Access::WriteCombine});
     ASSERT_TRUE(mapped) << mapped.error().message;
     EXPECT_EQ(mapped->mechanism->name(), "sysfs-wc");
@@ -69,7 +60,7 @@ TEST_F(RangeMapperTest, WriteCombineFdMapsTheBarBytes)
 
 TEST_F(RangeMapperTest, UncachedFdUsesTheResourceFile)
 {
-    pci_.set_pat_memtype_list(pat_line("0000:00:04.0", 0, 0, 0x1000, "uncached-minus"));
+    pci_.set_pat_memtype_list(pci_.pat_line("0000:00:04.0", 0, 0, 0x1000, "uncached-minus"));
     auto mapped = map("0000:00:04.0", {0, 0, 0x1000, Access::Uncached});
     ASSERT_TRUE(mapped) << mapped.error().message;
     EXPECT_EQ(mapped->mechanism->name(), "sysfs-uc");
@@ -87,7 +78,7 @@ TEST_F(RangeMapperTest, WithoutThePatListTheLeaseIsUnverifiedNeverWriteCombining
 TEST_F(RangeMapperTest, PatDowngradeIsReportedAsItIs)
 {
     // Asked write-combining; an uncached reservation already covered it.
-    pci_.set_pat_memtype_list(pat_line("0000:00:03.0", 2, 0, 0x100000, "uncached-minus"));
+    pci_.set_pat_memtype_list(pci_.pat_line("0000:00:03.0", 2, 0, 0x100000, "uncached-minus"));
     auto mapped = map("0000:00:03.0", {2, 0, 0x1000, Access::WriteCombine});
     ASSERT_TRUE(mapped);
     EXPECT_EQ(mapped->verification.memtype, Memtype::UncachedMinus);
@@ -95,7 +86,7 @@ TEST_F(RangeMapperTest, PatDowngradeIsReportedAsItIs)
 
 TEST_F(RangeMapperTest, VerificationIsCachedPerBarUntilTheDeviceChanges)
 {
-    pci_.set_pat_memtype_list(pat_line("0000:00:03.0", 2, 0, 0x100000, "write-combining"));
+    pci_.set_pat_memtype_list(pci_.pat_line("0000:00:03.0", 2, 0, 0x100000, "write-combining"));
     auto first = map("0000:00:03.0", {2, 0, 0x1000, Access::WriteCombine});
     ASSERT_TRUE(first);
     EXPECT_FALSE(first->verification_was_cached);
@@ -162,12 +153,7 @@ TEST_F(RangeMapperTest, RangesOutsideTheBarOrUnalignedAreInvalid)
 
 TEST_F(RangeMapperTest, BarClaimedByVfioIsBusy)
 {
-    const std::uint64_t start = pci_.bar_start("0000:00:03.0", 2);
-    char iomem[256];
-    std::snprintf(iomem, sizeof iomem, "%08llx-%08llx : 0000:00:03.0\n  %08llx-%08llx : vfio-pci\n",
-        static_cast<unsigned long long>(start), static_cast<unsigned long long>(start + 0xfffff),
-        static_cast<unsigned long long>(start), static_cast<unsigned long long>(start + 0xfffff));
-    pci_.set_iomem(iomem);
+    pci_.claim_bar_for_vfio("0000:00:03.0", 2, 0x100000);
     auto mapped = map("0000:00:03.0", {2, 0, 0x1000, Access::WriteCombine});
     ASSERT_FALSE(mapped);
     EXPECT_EQ(mapped.error().kind, ErrorKind::Busy);

@@ -1,5 +1,5 @@
 // libFuzzer target: the lease records a restarted wcbrokerd reads from its
-// state directory (daemon/lease-record.cpp). They are written by the daemon
+// state directory (daemon/core/lease-record.cpp). They are written by the daemon
 // itself, but a crash mid-write, a full disk or a meddling admin can leave
 // anything there. Besides "no crash": a record that parses formats back to
 // text that parses to the same record (nothing is lost or invented).

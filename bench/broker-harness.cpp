@@ -1,5 +1,6 @@
 #include "broker-harness.hpp"
 
+#include "broker-setup.hpp"
 #include "private-bus.hpp"
 
 #include <csignal>
@@ -16,17 +17,15 @@ namespace fs = std::filesystem;
 
 BrokerHarness::BrokerHarness(const std::string& extra_bus_policy)
 {
-    char pattern[] = "/tmp/wcbroker-bench-XXXXXX";
-    dir_ = ::mkdtemp(pattern);
-    // The bus socket's directory must be reachable by the clients' uid.
-    fs::permissions(dir_, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec
-            | fs::perms::others_read | fs::perms::others_exec);
-    fs::create_directories(dir_ / "policy");
-
+    dir_ = test::make_broker_dir("wcbroker-bench");
+    if (dir_.empty()) {
+        std::perror("mkdtemp /tmp/wcbroker-bench-XXXXXX");
+        std::exit(1);
+    }
     test::PrivateBus bus = test::start_private_bus(dir_, BUS_CONF_TEMPLATE, BUS_POLICY_FILE, extra_bus_policy);
     bus_ = std::move(bus.daemon);
     address_ = bus.address;
-    env_ = test::environment_without({"LD_PRELOAD", "UMOCKDEV_DIR"}, {"DBUS_SYSTEM_BUS_ADDRESS=" + address_});
+    env_ = test::client_environment(address_);
 }
 
 BrokerHarness::~BrokerHarness()
@@ -35,10 +34,7 @@ BrokerHarness::~BrokerHarness()
     daemon_.wait();
     bus_.signal(SIGTERM);
     bus_.wait();
-    if (std::getenv("WCBROKER_KEEP_TEST_DIR") == nullptr)
-        fs::remove_all(dir_);
-    else
-        std::fprintf(stderr, "kept %s\n", dir_.c_str());
+    test::remove_broker_dir(dir_);
 }
 
 void BrokerHarness::write_policy(const std::string& text)
@@ -48,9 +44,7 @@ void BrokerHarness::write_policy(const std::string& text)
 
 void BrokerHarness::start_daemon(const std::vector<std::string>& extra_arguments)
 {
-    std::vector<std::string> argv{WCBROKERD_PATH, "--bus", address_, "--policy-dir", (dir_ / "policy").string(),
-        "--sysfs-root", pci_.root(), "--state-dir", (dir_ / "state").string(), "--udev-source", "kernel",
-        "--log-level", "warning"};
+    std::vector<std::string> argv = test::broker_argv(WCBROKERD_PATH, address_, dir_, pci_.root(), "warning");
     argv.insert(argv.end(), extra_arguments.begin(), extra_arguments.end());
     test::SpawnOptions options;
     options.env = test::environment_without({"JOURNAL_STREAM", "NOTIFY_SOCKET"}, {"DBUS_SYSTEM_BUS_ADDRESS=" + address_});
@@ -72,10 +66,7 @@ void BrokerHarness::start_daemon(const std::vector<std::string>& extra_arguments
 
 std::size_t BrokerHarness::daemon_fd_count() const
 {
-    std::size_t count = 0;
-    for ([[maybe_unused]] const auto& entry : fs::directory_iterator("/proc/" + std::to_string(daemon_.pid()) + "/fd"))
-        ++count;
-    return count;
+    return test::open_fd_count(daemon_.pid());
 }
 
 std::size_t BrokerHarness::daemon_rss_kib() const

@@ -21,23 +21,16 @@ type (as the kernel set it up) and under which policy rule.
 Exit status: 0 listed, 1 wcbrokerd refused, 2 usage error, 3 wcbrokerd unreachable.
 )";
 
+constexpr OnlineVerbSyntax syntax{
+    .verb = "list-leases", .help_text = help_text, .argument_count = 0, .argument_count_error = "takes no arguments"};
+
 } // namespace
 
 int run_list_leases(int argc, char** argv)
 {
     OnlineOptions options;
-    const auto table = online_option_table();
-    int option;
-    while ((option = ::getopt_long(argc, argv, "h", table.data(), nullptr)) != -1) {
-        if (!take_online_option(option, options))
-            return usage_error("list-leases", "unknown option");
-    }
-    if (options.help) {
-        std::fputs(help_text, stdout);
-        return exit_ok;
-    }
-    if (optind != argc)
-        return usage_error("list-leases", "takes no arguments");
+    if (auto done = parse_online_verb(syntax, argc, argv, options))
+        return *done;
     try {
         auto connection = connect_bus(options.bus);
         const auto leases = objects_with(managed_objects(*connection), lease_interface);

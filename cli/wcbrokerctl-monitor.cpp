@@ -20,6 +20,9 @@ reason, policy reloads. With --json, one JSON object per line.
 Exit status: 2 usage error, 3 wcbrokerd or the bus unreachable.
 )";
 
+constexpr OnlineVerbSyntax syntax{
+    .verb = "monitor", .help_text = help_text, .argument_count = 0, .argument_count_error = "takes no arguments"};
+
 class Monitor {
 public:
     explicit Monitor(bool json)
@@ -98,18 +101,8 @@ private:
 int run_monitor(int argc, char** argv)
 {
     OnlineOptions options;
-    const auto table = online_option_table();
-    int option;
-    while ((option = ::getopt_long(argc, argv, "h", table.data(), nullptr)) != -1) {
-        if (!take_online_option(option, options))
-            return usage_error("monitor", "unknown option");
-    }
-    if (options.help) {
-        std::fputs(help_text, stdout);
-        return exit_ok;
-    }
-    if (optind != argc)
-        return usage_error("monitor", "takes no arguments");
+    if (auto done = parse_online_verb(syntax, argc, argv, options))
+        return *done;
     std::setvbuf(stdout, nullptr, _IOLBF, 0);
     try {
         auto connection = connect_bus(options.bus);

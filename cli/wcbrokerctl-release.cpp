@@ -21,24 +21,19 @@ Exit status: 0 released, 1 refused or no such lease, 2 usage error,
 3 wcbrokerd unreachable.
 )";
 
+constexpr OnlineVerbSyntax syntax{.verb = "release",
+    .help_text = help_text,
+    .argument_count = 1,
+    .argument_count_error = "give one lease: a number or /org/wcbroker/Broker1/lease/N"};
+
 } // namespace
 
 int run_release(int argc, char** argv)
 {
     OnlineOptions options;
-    const auto table = online_option_table();
-    int option;
-    while ((option = ::getopt_long(argc, argv, "h", table.data(), nullptr)) != -1) {
-        if (!take_online_option(option, options))
-            return usage_error("release", "unknown option");
-    }
-    if (options.help) {
-        std::fputs(help_text, stdout);
-        return exit_ok;
-    }
-    if (argc - optind != 1)
-        return usage_error("release", "give one lease: a number or /org/wcbroker/Broker1/lease/N");
-    std::string path = argv[optind];
+    if (auto done = parse_online_verb(syntax, argc, argv, options))
+        return *done;
+    std::string path = options.arguments[0];
     if (auto id = parse_number(path))
         path = std::string(broker_path) + "/lease/" + std::to_string(*id);
     else if (path.rfind(std::string(broker_path) + "/lease/", 0) != 0)

@@ -27,6 +27,12 @@ whether a driver (vfio-pci) has claimed it right now.
 Exit status: 0 shown, 1 no such device, 2 usage error, 3 wcbrokerd unreachable.
 )";
 
+constexpr OnlineVerbSyntax syntax{.verb = "show-device",
+    .help_text = help_text,
+    .argument_count = 1,
+    .argument_count_error = "give one device address, e.g. 0000:3b:00.0",
+    .own_switch = "facts"};
+
 DeviceFacts facts_of(const Properties& properties)
 {
     DeviceFacts facts;
@@ -60,24 +66,13 @@ DeviceFacts facts_of(const Properties& properties)
 int run_show_device(int argc, char** argv)
 {
     OnlineOptions options;
-    bool facts_file = false;
-    const auto table = online_option_table({{"facts", no_argument, nullptr, 'f'}});
-    int option;
-    while ((option = ::getopt_long(argc, argv, "h", table.data(), nullptr)) != -1) {
-        if (option == 'f')
-            facts_file = true;
-        else if (!take_online_option(option, options))
-            return usage_error("show-device", "unknown option");
-    }
-    if (options.help) {
-        std::fputs(help_text, stdout);
-        return exit_ok;
-    }
-    if (argc - optind != 1)
-        return usage_error("show-device", "give one device address, e.g. 0000:3b:00.0");
-    auto address = canonical_pci_address(argv[optind]);
+    if (auto done = parse_online_verb(syntax, argc, argv, options))
+        return *done;
+    const bool facts_file = options.own_switch;
+    const std::string& given = options.arguments[0];
+    auto address = canonical_pci_address(given);
     if (!address)
-        return usage_error("show-device", "'" + std::string(argv[optind]) + "' is not a PCI address such as 0000:3b:00.0");
+        return usage_error("show-device", "'" + given + "' is not a PCI address such as 0000:3b:00.0");
     try {
         auto connection = connect_bus(options.bus);
         const auto devices = objects_with(managed_objects(*connection), device_interface);

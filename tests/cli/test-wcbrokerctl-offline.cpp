@@ -1,6 +1,7 @@
 // wcbrokerctl's offline verbs, run as a user would run them: the real
 // binary, its exit codes, and what it prints on stdout and stderr.
 
+#include "fake-sysfs.hpp"
 #include "subprocess.hpp"
 
 #include <filesystem>
@@ -149,24 +150,21 @@ TEST(Explain, DeniedRequestNamesTheNearestRuleAndExitsOne)
 }
 
 // An ENA VF in a fake sysfs under ROOT, bound to DRIVER, in IOMMU group GROUP.
-void add_fake_ena(const TempDir& root, const std::string& address, const std::string& driver, int group)
+void add_fake_ena(const TempDir& root, const std::string& address, const std::string& driver, unsigned group)
 {
-    const std::string dev = "sys/bus/pci/devices/" + address + "/";
-    root.write(dev + "vendor", "0x1d0f\n");
-    root.write(dev + "device", "0xec20\n");
-    root.write(dev + "subsystem_vendor", "0x1d0f\n");
-    root.write(dev + "subsystem_device", "0x0000\n");
-    root.write(dev + "class", "0x020000\n");
-    root.write(dev + "resource",
-        "0x00000000febf0000 0x00000000febf3fff 0x0000000000040200\n"
-        "0x0000000000000000 0x0000000000000000 0x0000000000000000\n"
-        "0x00000000fe800000 0x00000000fe8fffff 0x000000000014220c\n");
-    root.write(dev + "resource2", "");
-    root.write(dev + "resource2_wc", "");
-    fs::create_directories(root.path() + "/sys/bus/pci/drivers/" + driver);
-    fs::create_symlink("../../drivers/" + driver, root.path() + "/" + dev + "driver");
-    fs::create_directories(root.path() + "/sys/kernel/iommu_groups/" + std::to_string(group) + "/devices");
-    fs::create_symlink("../../kernel/iommu_groups/" + std::to_string(group), root.path() + "/" + dev + "iommu_group");
+    FakeSysfs(root.path())
+        .add({.address = address,
+            .vendor = 0x1d0f,
+            .device = 0xec20,
+            .subsystem_vendor = 0x1d0f,
+            .subsystem_device = 0x0000,
+            .class_code = 0x020000,
+            .resource = "0x00000000febf0000 0x00000000febf3fff 0x0000000000040200\n"
+                        "0x0000000000000000 0x0000000000000000 0x0000000000000000\n"
+                        "0x00000000fe800000 0x00000000fe8fffff 0x000000000014220c\n",
+            .resource_files = {"resource2", "resource2_wc"},
+            .driver = driver,
+            .iommu_group = group});
 }
 
 TEST(Explain, ReadsFactsFromAFakeSysfs)

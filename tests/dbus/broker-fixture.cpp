@@ -1,5 +1,6 @@
 #include "broker-fixture.hpp"
 
+#include "broker-setup.hpp"
 #include "private-bus.hpp"
 
 #include <csignal>
@@ -52,13 +53,8 @@ void BrokerTest::SetUp()
         if (::access(program, X_OK) != 0)
             GTEST_SKIP() << "SKIP: needs " << program << " (apt-get install dbus systemd util-linux)";
     }
-    char pattern[] = "/tmp/wcbroker-dbus-XXXXXX";
-    ASSERT_NE(::mkdtemp(pattern), nullptr);
-    dir_ = pattern;
-    // The bus socket's directory must be reachable by the clients' uids.
-    fs::permissions(dir_, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec
-            | fs::perms::others_read | fs::perms::others_exec);
-    fs::create_directories(dir_ / "policy");
+    dir_ = make_broker_dir("wcbroker-dbus");
+    ASSERT_FALSE(dir_.empty()) << "cannot make /tmp/wcbroker-dbus-XXXXXX";
     pci_.add(ivshmem(device_a, 3));
     pci_.add(edu(device_b, 4));
     pci_.set_pat_memtype_list(pci_.pat_line(device_a, 2, 0, 0x100000, "write-combining")
@@ -82,8 +78,7 @@ void BrokerTest::TearDown()
             std::cerr << "---- " << name << " ----\n" << log.rdbuf() << "\n";
         }
     }
-    if (!dir_.empty() && !std::getenv("WCBROKER_KEEP_TEST_DIR"))
-        fs::remove_all(dir_);
+    remove_broker_dir(dir_);
 }
 
 void BrokerTest::write_policy(const std::string& text)
@@ -100,14 +95,13 @@ void BrokerTest::start_bus()
     ASSERT_FALSE(bus.address.empty()) << "dbus-daemon did not start";
     bus_daemon_ = std::move(bus.daemon);
     address_ = bus.address;
-    client_env_ = environment_without({"LD_PRELOAD", "UMOCKDEV_DIR"}, {"DBUS_SYSTEM_BUS_ADDRESS=" + address_});
+    client_env_ = client_environment(address_);
     connection_ = sdbus::createSessionBusConnectionWithAddress(address_);
 }
 
 std::vector<std::string> BrokerTest::daemon_argv(const std::string& bus_address) const
 {
-    return {WCBROKERD_PATH, "--bus", bus_address, "--policy-dir", (dir_ / "policy").string(), "--sysfs-root",
-        pci_.root(), "--state-dir", state_dir().string(), "--udev-source", "kernel", "--log-level", "debug"};
+    return broker_argv(WCBROKERD_PATH, bus_address, dir_, pci_.root(), "debug");
 }
 
 SpawnOptions BrokerTest::daemon_spawn_options(const fs::path& log_file)
@@ -198,10 +192,7 @@ std::string BrokerTest::daemon_log() const
 
 std::size_t BrokerTest::daemon_fd_count() const
 {
-    std::size_t count = 0;
-    for ([[maybe_unused]] const auto& entry : fs::directory_iterator("/proc/" + std::to_string(daemon_.pid()) + "/fd"))
-        ++count;
-    return count;
+    return open_fd_count(daemon_.pid());
 }
 
 void BrokerTest::warm_up()
@@ -227,15 +218,7 @@ Process BrokerTest::client(const std::vector<std::string>& arguments, const Cred
 
 Result BrokerTest::run(const std::vector<std::string>& argv, const std::optional<Credentials>& who)
 {
-    SpawnOptions options;
-    options.as = who;
-    options.env = client_env_;
-    Process process = spawn(argv, options);
-    Result result;
-    result.out = process.rest_of_output();
-    result.err = process.stderr_output();
-    result.exit_code = process.wait().value_or(-1000);
-    return result;
+    return run_command(argv, {.as = who, .env = client_env_});
 }
 
 Result BrokerTest::ctl(std::vector<std::string> arguments, const std::optional<Credentials>& who)

@@ -7,6 +7,7 @@
 
 #include "fake-pci.hpp"
 #include "process.hpp"
+#include "subprocess.hpp"
 
 #include <chrono>
 #include <filesystem>
@@ -39,11 +40,7 @@ inline std::string first_line(Process& process)
 // The policy most tests use.
 extern const char* const default_policy;
 
-struct Result {
-    int exit_code = -1;
-    std::string out;
-    std::string err;
-};
+using Result = CommandResult;
 
 class BrokerTest : public ::testing::Test {
 protected:

@@ -14,12 +14,12 @@
 // describes exactly the requested range, and no lease outlives the input.
 
 #include "dbus-arguments.hpp"
+#include "fake-sysfs.hpp"
 #include "fuzz-scratch.hpp"
 #include "sysfs-pci-reader.hpp"
 
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <fuzzer/FuzzedDataProvider.h>
 
 namespace {
@@ -32,43 +32,23 @@ public:
     void record(const AuditRecord&) override {}
 };
 
-void write(const fs::path& path, const std::string& text)
-{
-    fs::create_directories(path.parent_path());
-    std::ofstream(path) << text;
-}
-
 // One ivshmem-like device on vfio-pci: BAR0 4 KiB, BAR2 1 MiB prefetchable,
 // with the PAT list saying write-combining for BAR2, under a fresh root.
 std::string make_fake_root()
 {
     const fs::path root = wcbroker::fuzz::make_scratch_directory("dbus-arguments");
-    const fs::path device = root / "sys/devices/pci0000:00/0000:00:03.0";
-    fs::create_directories(device);
-    fs::create_directories(root / "sys/bus/pci/devices");
-    fs::create_directory_symlink("../../../devices/pci0000:00/0000:00:03.0", root / "sys/bus/pci/devices/0000:00:03.0");
-    write(device / "vendor", "0x1af4\n");
-    write(device / "device", "0x1110\n");
-    write(device / "subsystem_vendor", "0x1af4\n");
-    write(device / "subsystem_device", "0x1100\n");
-    write(device / "class", "0x050000\n");
-    write(device / "resource",
-        "0x00000000febd1000 0x00000000febd1fff 0x0000000000040200\n"
-        "0x0000000000000000 0x0000000000000000 0x0000000000000000\n"
-        "0x00000000fea00000 0x00000000feafffff 0x000000000014220c\n");
-    for (const char* file : {"resource0", "resource2", "resource2_wc"}) {
-        write(device / file, "");
-        fs::resize_file(device / file, 1 << 20);
-    }
-    fs::create_directories(root / "sys/bus/pci/drivers/vfio-pci");
-    fs::create_directory_symlink("../../../bus/pci/drivers/vfio-pci", device / "driver");
-    fs::create_directories(root / "sys/kernel/iommu_groups/3/devices");
-    fs::create_directory_symlink("../../../kernel/iommu_groups/3", device / "iommu_group");
-    write(root / "sys/kernel/debug/x86/pat_memtype_list",
+    const wcbroker::test::FakeSysfs sysfs(root);
+    sysfs.add({.address = "0000:00:03.0",
+        .resource = wcbroker::test::ivshmem_resource,
+        .resource_files = {"resource0", "resource2", "resource2_wc"},
+        .resource_file_size = 1 << 20,
+        .driver = "vfio-pci",
+        .iommu_group = 3});
+    sysfs.write("sys/kernel/debug/x86/pat_memtype_list",
         "PAT: [mem 0x00000000fea00000-0x00000000feb00000] write-combining\n"
         "PAT: [mem 0x00000000febd1000-0x00000000febd2000] uncached-minus\n");
-    write(root / "proc/iomem", "fea00000-feafffff : 0000:00:03.0\nfebd1000-febd1fff : 0000:00:03.0\n");
-    write(root / "policy/policy.toml", R"(version = 1
+    sysfs.write("proc/iomem", "fea00000-feafffff : 0000:00:03.0\nfebd1000-febd1fff : 0000:00:03.0\n");
+    sysfs.write("policy/policy.toml", R"(version = 1
 [selector.a]
 vendor = 0x1af4
 [[rule]]

@@ -28,6 +28,7 @@
 
 #include "device-registry.hpp"
 #include "device-tracker.hpp"
+#include "fake-sysfs.hpp"
 #include "fuzz-scratch.hpp"
 #include "kernel-paths.hpp"
 #include "pci-address.hpp"
@@ -40,7 +41,6 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <set>
 #include <string>
@@ -120,12 +120,6 @@ struct Tree {
 
 Tree* tree = nullptr;
 
-void write(const fs::path& path, const std::string& text)
-{
-    fs::create_directories(path.parent_path());
-    std::ofstream(path, std::ios::binary | std::ios::trunc) << text;
-}
-
 std::string zero_lines(int count)
 {
     std::string text;
@@ -134,39 +128,29 @@ std::string zero_lines(int count)
     return text;
 }
 
-// A device directory as sysfs has it (see tests/unit/test-sysfs-pci-reader.cpp).
-void add_device(const fs::path& dir, std::uint16_t vendor, const std::string& resource, const std::string& driver,
-    const std::vector<int>& bar_files)
+// A NIC-like function with BARs 0 and 2 mappable (resourceN and resourceN_wc).
+wcbroker::test::FakePciFunction function(const std::string& parent, const std::string& address, std::uint16_t vendor,
+    const std::string& resource, const std::string& driver)
 {
-    char id[16];
-    std::snprintf(id, sizeof id, "0x%04x\n", vendor);
-    write(dir / "vendor", id);
-    write(dir / "device", "0x10fb\n");
-    write(dir / "subsystem_vendor", id);
-    write(dir / "subsystem_device", "0x000c\n");
-    write(dir / "class", "0x020000\n");
-    write(dir / "numa_node", "0\n");
-    if (!resource.empty())
-        write(dir / "resource", resource);
-    for (int bar : bar_files) {
-        write(dir / ("resource" + std::to_string(bar)), "");
-        write(dir / ("resource" + std::to_string(bar) + "_wc"), "");
-    }
-    if (!driver.empty())
-        fs::create_directory_symlink(fs::relative(fs::path(tree->root) / "sys/bus/pci/drivers" / driver, dir), dir / "driver");
+    return {.address = address,
+        .parent = parent,
+        .vendor = vendor,
+        .device = 0x10fb,
+        .subsystem_vendor = vendor,
+        .subsystem_device = 0x000c,
+        .class_code = 0x020000,
+        .numa_node = 0,
+        .resource = resource.empty() ? std::nullopt : std::optional(resource),
+        .resource_files = {"resource0", "resource0_wc", "resource2", "resource2_wc"},
+        .driver = driver};
 }
 
-void add_pci(const std::string& parent, const std::string& address, std::uint16_t vendor, const std::string& resource,
-    const std::string& driver, int group)
+void add_pci(const wcbroker::test::FakeSysfs& sysfs, const std::string& parent, const std::string& address,
+    std::uint16_t vendor, const std::string& resource, const std::string& driver, unsigned group)
 {
-    const fs::path root = tree->root;
-    const fs::path dir = root / "sys/devices" / parent / address;
-    add_device(dir, vendor, resource, driver, {0, 2});
-    fs::create_directory_symlink(fs::relative(dir, root / "sys/bus/pci/devices"), root / "sys/bus/pci/devices" / address);
-    const fs::path group_dir = root / "sys/kernel/iommu_groups" / std::to_string(group);
-    fs::create_directories(group_dir / "devices");
-    fs::create_directory_symlink(fs::relative(group_dir, dir), dir / "iommu_group");
-    fs::create_directory_symlink(fs::relative(dir, group_dir / "devices"), group_dir / "devices" / address);
+    wcbroker::test::FakePciFunction pci = function(parent, address, vendor, resource, driver);
+    pci.iommu_group = group;
+    sysfs.add(pci);
     tree->groups[std::to_string(group)].insert(address);
 }
 
@@ -181,9 +165,7 @@ void build_tree()
     tree = new Tree{wcbroker::fuzz::make_scratch_directory("uevent"), {}, {}};
     std::atexit(remove_tree);
     const fs::path root = tree->root;
-    fs::create_directories(root / "sys/bus/pci/devices");
-    fs::create_directories(root / "sys/bus/pci/drivers/vfio-pci");
-    fs::create_directories(root / "sys/bus/pci/drivers/virtio-pci");
+    const wcbroker::test::FakeSysfs sysfs(root);
 
     // ivshmem: BAR0 4 KiB registers, BAR2 1 MiB 64-bit prefetchable.
     const std::string ivshmem = "0x00000000febd1000 0x00000000febd1fff 0x0000000000040200\n" + zero_lines(1)
@@ -196,16 +178,18 @@ void build_tree()
         + "0x00000000c7180000 0x00000000c71fffff 0x0000000000046200\n"
         + "0x0000387fffd00000 0x0000387fffdfffff 0x000000000014220c\n" + zero_lines(2)
         + "0x0000387fffc00000 0x0000387fffcfffff 0x000000000014220c\n" + zero_lines(2);
-    add_pci("pci0000:00", "0000:00:03.0", 0x1af4, ivshmem, "vfio-pci", 3);
-    add_pci("pci0000:00", "0000:00:03.1", 0x1af4, ivshmem, "", 3);
-    add_pci("pci0000:00", "0000:00:04.0", 0x1af4, ivshmem, "virtio-pci", 4);
-    add_pci("pci0000:00", "0000:00:05.0", 0x1af4, "", "vfio-pci", 5); // no resource file yet
-    add_pci("pci0000:3a/0000:3a:00.0", "0000:3b:00.0", 0x8086, nic, "vfio-pci", 12);
+    add_pci(sysfs, "pci0000:00", "0000:00:03.0", 0x1af4, ivshmem, "vfio-pci", 3);
+    add_pci(sysfs, "pci0000:00", "0000:00:03.1", 0x1af4, ivshmem, "", 3);
+    add_pci(sysfs, "pci0000:00", "0000:00:04.0", 0x1af4, ivshmem, "virtio-pci", 4);
+    add_pci(sysfs, "pci0000:00", "0000:00:05.0", 0x1af4, "", "vfio-pci", 5); // no resource file yet
+    add_pci(sysfs, "pci0000:3a/0000:3a:00.0", "0000:3b:00.0", 0x8086, nic, "vfio-pci", 12);
     tree->served = {"0000:00:03.0", "0000:3b:00.0"};
 
     // Reachable only through "..": next to the devices directory, and a
     // group directory outside iommu_groups listing it.
-    add_device(root / "sys/bus/pci/0000:00:1f.7", sentinel_vendor, ivshmem, "vfio-pci", {2});
+    wcbroker::test::FakePciFunction sentinel = function("", "0000:00:1f.7", sentinel_vendor, ivshmem, "vfio-pci");
+    sentinel.resource_files = {"resource2", "resource2_wc"};
+    sysfs.write_function(root / "sys/bus/pci/0000:00:1f.7", sentinel);
     fs::create_directories(root / "sys/kernel/sentinel-group/devices");
     fs::create_directory_symlink("../../../bus/pci/0000:00:1f.7", root / "sys/kernel/sentinel-group/devices/0000:00:1f.7");
 }

@@ -1,8 +1,9 @@
 #!/bin/bash
 # Install the build into a scratch DESTDIR and check the tree a package or
 # an admin would get: every file where its consumer looks for it, the files
-# agreeing with each other on names and paths, the programs runnable, and
-# the pkg-config file good enough to build a client against.
+# agreeing with each other on names and paths, the unit as systemd-analyze
+# judges it (check-systemd-unit.sh), the programs runnable, and the
+# pkg-config file good enough to build a client against.
 #
 # Usage: check-install-tree.sh BUILD_DIR SOURCE_DIR
 # Where things must go is read back from "meson introspect" and pkg-config,
@@ -33,10 +34,14 @@ if ! meson install -C "$build" --no-rebuild --quiet --destdir "$destdir" >"$dest
 fi
 rm -f "$destdir.log"
 
-option() {
-    meson introspect --buildoptions "$build" |
-        python3 -c 'import json, sys; print(next(o["value"] for o in json.load(sys.stdin) if o["name"] == sys.argv[1]))' "$1"
-}
+# Every build option, read once: "meson introspect" takes a good part of a
+# second each time.
+declare -A options
+while IFS= read -r -d '' name && IFS= read -r -d '' value; do
+    options[$name]=$value
+done < <(meson introspect --buildoptions "$build" |
+    python3 -c 'import json, sys; sys.stdout.write("".join("%s\0%s\0" % (o["name"], o["value"]) for o in json.load(sys.stdin)))')
+option() { printf '%s\n' "${options[$1]}"; }
 prefix=$(option prefix)
 under_prefix() { case $1 in /*) echo "$1" ;; *) echo "$prefix/$1" ;; esac; }
 sbindir=$(under_prefix "$(option sbindir)")
@@ -129,6 +134,23 @@ if grep -q 'SYSTEMD_WANTS}+="wcbrokerd.service"' "$destdir$rulesdir/70-wcbroker.
     pass "udev rules pull in wcbrokerd.service"
 else
     fail "udev rules do not name wcbrokerd.service"
+fi
+
+# The unit as systemd-analyze sees it (verify, exposure score), on this
+# same tree: its PASS:/FAIL: lines become checks, a skip a skipped one,
+# anything else a comment.
+unit_check_status=0
+unit_check=$("$(dirname "$0")/check-systemd-unit.sh" "$destdir" 2>&1) || unit_check_status=$?
+while IFS= read -r line; do
+    case $line in
+        PASS:\ *) pass "${line#PASS: }" ;;
+        FAIL:\ *) fail "${line#FAIL: }" ;;
+        SKIP:\ *) skip "${line#SKIP: }" ;;
+        *) echo "# $line" ;;
+    esac
+done <<<"$unit_check"
+if [[ $unit_check_status -ne 0 && $unit_check_status -ne 77 ]] && ! grep -q '^FAIL: ' <<<"$unit_check"; then
+    fail "check-systemd-unit.sh ended with status $unit_check_status"
 fi
 
 # journalctl compiles the catalog and can explain a denial.

@@ -3,28 +3,27 @@
 # wrong with it, and "systemd-analyze security --offline=yes" rates its
 # exposure at or under the ceiling docs/security.md promises.
 #
-# Usage: check-systemd-unit.sh BUILD_DIR [CEILING]   (CEILING default 2.0)
-# Exit 77 (a skip, with the reason) where systemd-analyze is missing.
+# Usage: check-systemd-unit.sh DESTDIR [CEILING]   (CEILING default 2.0)
+# DESTDIR is a "meson install --destdir" tree; check-install-tree.sh runs
+# this on the tree it installed. Prints PASS:/FAIL: lines; exit 77 (a skip,
+# with the reason) where systemd-analyze is missing.
 set -euo pipefail
 
-build=${1:?build dir}
+destdir=${1:?installed tree}
 ceiling=${2:-2.0}
 if ! command -v systemd-analyze >/dev/null; then
     echo "SKIP: systemd-analyze is not installed (apt-get install systemd); the unit is not checked"
     exit 77
 fi
 
-destdir=$(mktemp -d "${TMPDIR:-/tmp}/wcbroker-unit.XXXXXX")
-trap 'rm -rf "$destdir"' EXIT
-meson install -C "$build" --no-rebuild --quiet --destdir "$destdir" >/dev/null
 installed_unit=$(find "$destdir" -name wcbrokerd.service -path '*/system/*' | head -n1)
 [[ -n "$installed_unit" ]] || { echo "FAIL: no wcbrokerd.service installed"; exit 1; }
 
 # verify wants the programs the unit runs to exist at the paths it names;
 # they exist inside DESTDIR, so check a copy that points there. The man
 # pages for Documentation= are found the same way.
-unit_dir=$destdir/check
-mkdir -p "$unit_dir"
+unit_dir=$(mktemp -d "${TMPDIR:-/tmp}/wcbroker-unit.XXXXXX")
+trap 'rm -rf "$unit_dir"' EXIT
 sed -e "s|^\(Exec[A-Za-z]*=\)\([-@:+!]*\)/|\1\2$destdir/|" "$installed_unit" >"$unit_dir/wcbrokerd.service"
 MANPATH=$(find "$destdir" -type d -name man -path '*/share/man' | head -n1)
 export MANPATH

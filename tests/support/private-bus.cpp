@@ -33,4 +33,9 @@ PrivateBus start_private_bus(const std::filesystem::path& dir, const std::string
     return bus;
 }
 
+std::vector<std::string> client_environment(const std::string& bus_address)
+{
+    return environment_without({"LD_PRELOAD", "UMOCKDEV_DIR"}, {"DBUS_SYSTEM_BUS_ADDRESS=" + bus_address});
+}
+
 } // namespace wcbroker::test

@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <string>
+#include <vector>
 
 namespace wcbroker::test {
 
@@ -20,5 +21,10 @@ struct PrivateBus {
 // with its log in DIR/dbus-daemon.log, and returns its address.
 PrivateBus start_private_bus(const std::filesystem::path& dir, const std::string& conf_template,
     const std::string& bus_policy_file, const std::string& extra_policy = "");
+
+// The environment of a client of that bus: this process's, with
+// DBUS_SYSTEM_BUS_ADDRESS pointing at it and without umockdev's preload,
+// which only the daemon under test needs.
+std::vector<std::string> client_environment(const std::string& bus_address);
 
 } // namespace wcbroker::test

@@ -125,6 +125,51 @@ std::string Process::stderr_output()
     return text;
 }
 
+std::pair<std::string, std::string> Process::all_output()
+{
+    std::string out = std::move(buffer_);
+    buffer_.clear();
+    std::string err;
+    struct pollfd fds[2] = {{stdout_, POLLIN, 0}, {stderr_, POLLIN, 0}};
+    while (fds[0].fd >= 0 || fds[1].fd >= 0) {
+        if (::poll(fds, 2, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            break;
+        }
+        for (int i = 0; i < 2; ++i) {
+            if (fds[i].fd < 0 || fds[i].revents == 0)
+                continue;
+            char chunk[4096];
+            const ssize_t n = ::read(fds[i].fd, chunk, sizeof chunk);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n <= 0) {
+                fds[i].fd = -1; // poll skips negative fds
+                continue;
+            }
+            (i == 0 ? out : err).append(chunk, static_cast<std::size_t>(n));
+        }
+    }
+    close_fd(stdout_);
+    close_fd(stderr_);
+    return {std::move(out), std::move(err)};
+}
+
+void Process::send_input(const std::string& input)
+{
+    std::size_t written = 0;
+    while (stdin_ >= 0 && written < input.size()) {
+        const ssize_t n = ::write(stdin_, input.data() + written, input.size() - written);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        written += static_cast<std::size_t>(n);
+    }
+    close_fd(stdin_);
+}
+
 void Process::close_stdin()
 {
     close_fd(stdin_);

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <sys/types.h>
+#include <utility>
 #include <vector>
 
 namespace wcbroker::test {
@@ -41,7 +42,13 @@ public:
     // Everything else it printed, until it exits (stdout, and stderr when piped).
     std::string rest_of_output();
     std::string stderr_output();
+    // What is left of standard output and standard error (when piped), read
+    // together, so that a child filling one pipe never blocks on it while
+    // the other is read; returns when both are closed.
+    std::pair<std::string, std::string> all_output();
 
+    // Writes INPUT to its standard input (spawned with stdin_pipe), then closes it.
+    void send_input(const std::string& input);
     void close_stdin();
     void signal(int number);
     // Exit code, -signal when killed, nullopt when still running after `limit`.

@@ -2,6 +2,8 @@
 
 #include "sysfs-pci-reader.hpp"
 
+#include "fake-sysfs.hpp"
+
 #include <filesystem>
 #include <fstream>
 #include <gtest/gtest.h>
@@ -18,31 +20,15 @@ protected:
         char pattern[] = "/tmp/wcbroker-sysfs-XXXXXX";
         ASSERT_NE(::mkdtemp(pattern), nullptr);
         root_ = pattern;
-        device_ = root_ / "sys/devices/pci0000:00/0000:00:03.0";
-        fs::create_directories(device_);
-        fs::create_directories(root_ / "sys/bus/pci/devices");
-        fs::create_directory_symlink("../../../devices/pci0000:00/0000:00:03.0", root_ / "sys/bus/pci/devices/0000:00:03.0");
-        write("vendor", "0x1af4\n");
-        write("device", "0x1110\n");
-        write("subsystem_vendor", "0x1af4\n");
-        write("subsystem_device", "0x1100\n");
-        write("class", "0x050000\n");
-        write("numa_node", "-1\n");
-        write("resource",
-            "0x00000000febd1000 0x00000000febd1fff 0x0000000000040200\n"
-            "0x0000000000000000 0x0000000000000000 0x0000000000000000\n"
-            "0x00000000fea00000 0x00000000feafffff 0x000000000014220c\n");
-        write("resource0", "");
-        write("resource2", "");
-        write("resource2_wc", "");
-        fs::create_directories(root_ / "sys/bus/pci/drivers/vfio-pci");
-        fs::create_directory_symlink("../../../bus/pci/drivers/vfio-pci", device_ / "driver");
-        fs::create_directories(root_ / "sys/kernel/iommu_groups/3/devices");
-        fs::create_directory_symlink("../../../kernel/iommu_groups/3", device_ / "iommu_group");
-        fs::create_directory_symlink("../../../../devices/pci0000:00/0000:00:03.0",
-            root_ / "sys/kernel/iommu_groups/3/devices/0000:00:03.0");
-        fs::create_directory_symlink("../../../../devices/pci0000:00/0000:00:03.1",
-            root_ / "sys/kernel/iommu_groups/3/devices/0000:00:03.1");
+        const test::FakeSysfs sysfs(root_);
+        device_ = sysfs.add({.address = "0000:00:03.0",
+            .numa_node = -1,
+            .resource = test::ivshmem_resource,
+            .resource_files = {"resource0", "resource2", "resource2_wc"},
+            .driver = "vfio-pci",
+            .iommu_group = 3});
+        // Its IOMMU group's other member, unbound.
+        sysfs.add({.address = "0000:00:03.1", .resource = test::ivshmem_resource, .iommu_group = 3});
     }
     void TearDown() override { fs::remove_all(root_); }
 

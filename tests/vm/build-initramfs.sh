@@ -272,10 +272,16 @@ build_base() {
     prune_parts base
 }
 
-if [[ ! -s "$base" || ! -s "$base_list" || -n "${WCVM_REBUILD:-}" ]]; then
-    wcvm_lock "initramfs-base"
-    [[ -s "$base" && -s "$base_list" && -z "${WCVM_REBUILD:-}" ]] || build_base
-fi
+# part_done FILE... : the cached part is there (and no rebuild was asked for).
+part_done() {
+    [[ -z "${WCVM_REBUILD:-}" ]] || return 1
+    local f
+    for f in "$@"; do
+        [[ -s "$f" ]] || return 1
+    done
+}
+base_done() { part_done "$base" "$base_list"; }
+wcvm_once initramfs-base base_done build_base
 
 # --- systemd part (--systemd) ---------------------------------------------------------------
 
@@ -387,30 +393,27 @@ if [[ $systemd == 1 ]]; then
     )
     sdpart="$cache/initramfs/systemd-$systemd_key.cpio.gz"
     sdpart_list="$cache/initramfs/systemd-$systemd_key.list"
-    if [[ ! -s "$sdpart" || ! -s "$sdpart_list" || -n "${WCVM_REBUILD:-}" ]]; then
-        wcvm_lock "initramfs-systemd"
-        [[ -s "$sdpart" && -s "$sdpart_list" && -z "${WCVM_REBUILD:-}" ]] || build_systemd
-    fi
+    systemd_done() { part_done "$sdpart" "$sdpart_list"; }
+    wcvm_once initramfs-systemd systemd_done build_systemd
 fi
 
 # --- kernel part ----------------------------------------------------------------------------
 
 kpart="$kdir/initramfs-modules.cpio.gz"
-if [[ ! -s "$kpart" || -n "${WCVM_REBUILD:-}" ]]; then
-    (
-        wcvm_lock "initramfs-kernel-$(basename "$kdir")"
-        root="$work/kernel"
-        # shellcheck disable=SC1091  # generated: defines KVER
-        source "$kdir/kernel.env"
-        skeleton "$root"
-        cp -a "$kdir/modules/usr/." "$root/usr/"
-        mkdir -p "$root/boot" "$root/etc/wcbroker-vm"
-        cp "$kdir/config" "$root/boot/config-$KVER"
-        cp "$kdir/modules.list" "$root/etc/wcbroker-vm/modules.list"
-        cpio_gz "$root" "$kpart.tmp.$$"
-        mv -f "$kpart.tmp.$$" "$kpart"
-    )
-fi
+build_kernel_part() {
+    local root="$work/kernel"
+    # shellcheck disable=SC1091  # generated: defines KVER
+    source "$kdir/kernel.env"
+    skeleton "$root"
+    cp -a "$kdir/modules/usr/." "$root/usr/"
+    mkdir -p "$root/boot" "$root/etc/wcbroker-vm"
+    cp "$kdir/config" "$root/boot/config-$KVER"
+    cp "$kdir/modules.list" "$root/etc/wcbroker-vm/modules.list"
+    cpio_gz "$root" "$kpart.tmp.$$"
+    mv -f "$kpart.tmp.$$" "$kpart"
+}
+kernel_part_done() { part_done "$kpart"; }
+wcvm_once "initramfs-kernel-$(basename "$kdir")" kernel_part_done build_kernel_part
 
 # --- extras part ----------------------------------------------------------------------------
 

@@ -30,14 +30,26 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 WCVM_KERNEL_MODULES_REQUIRED="vfio vfio_iommu_type1 vfio_pci vfio_pci_core irqbypass"
 WCVM_KERNEL_MODULES_OPTIONAL="vfio_virqfd"
 
-# Alias -> the package apt resolves to the current versioned image.
+# The kernels known by a short name: "NAME[|OTHER-NAME...] PACKAGE", PACKAGE being what apt
+# resolves to the current versioned image.  Another kernel is another line (and its name in
+# the vm tests of tests/meson.build).
+WCVM_KERNEL_TABLE=(
+    "6.1-cloud|cloud linux-image-cloud-amd64"
+    "6.1 linux-image-amd64"
+    "6.12 linux-image-6.12-amd64"
+)
+
+# Alias -> its package; anything else is taken as a package name.
 wcvm_kernel_meta() {
-    case $1 in
-        6.1-cloud | cloud) echo linux-image-cloud-amd64 ;;
-        6.1) echo linux-image-amd64 ;;
-        6.12) echo linux-image-6.12-amd64 ;;
-        *) echo "$1" ;;
-    esac
+    local line names
+    for line in "${WCVM_KERNEL_TABLE[@]}"; do
+        names="|${line%% *}|"
+        if [[ "$names" == *"|$1|"* ]]; then
+            echo "${line##* }"
+            return 0
+        fi
+    done
+    echo "$1"
 }
 
 # Follow "Depends: linux-image-..." (apt-cache depends) until a package has none: that one
@@ -150,9 +162,16 @@ wcvm_kernel_trim() {
     wcvm_log "$krel: kept modules: $have"
 }
 
+# wcvm_kernel_finish TREE ENTRY : the kernel dir ENTRY from the extracted packages, for
+# wcvm_deb_entry inside wcvm_kernel_fetch (whose PKG, VER and META it records).
+wcvm_kernel_finish() {
+    wcvm_kernel_trim "$1" "$2"
+    printf 'PKG=%q\nVERSION=%q\nMETA=%q\n' "$pkg" "$ver" "$meta" >>"$2/kernel.env"
+}
+
 # wcvm_kernel_fetch KERNEL : print the cached kernel dir, downloading on a cold cache.
 wcvm_kernel_fetch() {
-    local arg=$1 meta cache resolved pkg ver dir tmp deb
+    local arg=$1 meta cache resolved pkg ver dir
     if [[ -d "$arg" && -f "$arg/kernel.env" ]]; then
         (cd "$arg" && pwd)
         return 0
@@ -182,27 +201,7 @@ wcvm_kernel_fetch() {
         dir+="+m$(echo "$WCVM_EXTRA_MODULES" | tr ' ' '\n' | sort -u | wcvm_sha256 | cut -c1-8)"
     fi
 
-    if [[ ! -e "$dir/kernel.env" ]]; then
-        wcvm_lock "kernel-$pkg"
-        if [[ ! -e "$dir/kernel.env" ]]; then
-            wcvm_log "downloading $pkg $ver (for $meta)"
-            # Fixed name under the lock: a run killed mid-download leaves debris the next
-            # run removes, instead of a growing pile of 100 MB temp dirs.
-            tmp="$cache/kernels/.tmp-$pkg"
-            rm -rf "$tmp"
-            mkdir -p "$tmp"
-            deb=$(wcvm_apt_download "$pkg" "$ver" "$tmp")
-            wcvm_log "extracting $(basename "$deb")"
-            dpkg-deb -x "$deb" "$tmp/root"
-            wcvm_kernel_trim "$tmp/root" "$tmp/kernel"
-            {
-                printf 'PKG=%q\nVERSION=%q\nMETA=%q\n' "$pkg" "$ver" "$meta"
-            } >>"$tmp/kernel/kernel.env"
-            rm -rf "$dir"
-            mv "$tmp/kernel" "$dir"
-            rm -rf "$tmp"
-        fi
-    fi
+    wcvm_deb_entry kernel "$dir" kernel.env wcvm_kernel_finish "$pkg=$ver"
     # Remember the resolution so a warm cache works without apt lists.
     [[ -n "${WCVM_EXTRA_MODULES:-}" ]] || ln -sfn "$(basename "$dir")" "$cache/kernels/$meta"
     printf '%s\n' "$dir"
@@ -229,9 +228,10 @@ wcvm_kernel_main() {
             done
             ;;
         aliases)
-            echo "6.1-cloud -> linux-image-cloud-amd64"
-            echo "6.1       -> linux-image-amd64"
-            echo "6.12      -> linux-image-6.12-amd64"
+            local line
+            for line in "${WCVM_KERNEL_TABLE[@]}"; do
+                printf '%-9s -> %s\n' "${line%%[| ]*}" "${line##* }"
+            done
             ;;
         *)
             wcvm_usage "${BASH_SOURCE[0]}"

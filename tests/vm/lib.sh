@@ -59,14 +59,25 @@ wcvm_cache_dir() {
     printf '%s\n' "$dir"
 }
 
-# wcvm_lock NAME : take an exclusive lock held until the calling process exits, so two
-# parallel test runs do not download or extract into the same cache entry at once.
-wcvm_lock() {
-    local cache fd
+# wcvm_once LOCK DONE BUILD... : run BUILD... unless the function DONE says the work is done;
+# under the exclusive lock LOCK, so that parallel test runs do not build or download into the
+# same cache entry at once, and asking DONE again once the lock is held, since another run may
+# have done the work while this one waited.  BUILD runs in a subshell (errexit still applies)
+# and the lock is released when it ends.
+wcvm_once() {
+    local lock=$1 done=$2 cache
+    shift 2
+    ! "$done" || return 0
     cache=$(wcvm_cache_dir)
     mkdir -p "$cache/locks"
-    exec {fd}>"$cache/locks/$1.lock"
-    flock "$fd"
+    (
+        exec {fd}>"$cache/locks/$lock.lock"
+        flock "$fd"
+        if "$done"; then
+            exit 0
+        fi
+        "$@"
+    )
 }
 
 wcvm_sha256() { sha256sum "$@" | awk '{print $1}'; }
@@ -139,11 +150,46 @@ wcvm_apt_download() {
     printf '%s\n' "$deb"
 }
 
+# wcvm_deb_entry KIND DIR MARK FINISH PKG=VERSION... : make the cache entry DIR once (see
+# wcvm_once), complete when DIR/MARK exists: download every package, extract them all into
+# one tree, and run FINISH TREE ENTRY, which leaves the finished entry (with MARK) in ENTRY;
+# ENTRY then replaces DIR.  KIND names the lock (KIND-PKG, PKG the first package).  Several
+# packages make one entry where Debian splits what one needs (an image and its modules).
+wcvm_deb_entry() {
+    local kind=$1 entry=$2 mark=$3 finish=$4
+    shift 4
+    local first=${1%%=*}
+    wcvm_once "$kind-$first" wcvm_deb_entry_done wcvm_deb_entry_build "$entry" "$finish" "$first" "$@"
+}
+
+# Called by wcvm_once from inside wcvm_deb_entry, whose ENTRY and MARK it sees.
+wcvm_deb_entry_done() { [[ -e "$entry/$mark" ]]; }
+
+wcvm_deb_entry_build() {
+    local dir=$1 finish=$2 first=$3 tmp spec deb
+    shift 3
+    # Fixed name under the lock: a run killed mid-download leaves debris the next run
+    # removes, instead of a growing pile of 100 MB temp dirs.
+    tmp="$(dirname "$dir")/.tmp-$first"
+    rm -rf "$tmp"
+    mkdir -p "$tmp/debs"
+    for spec in "$@"; do
+        wcvm_log "downloading ${spec%%=*} ${spec#*=}"
+        deb=$(wcvm_apt_download "${spec%%=*}" "${spec#*=}" "$tmp/debs")
+        wcvm_log "extracting $(basename "$deb")"
+        dpkg-deb -x "$deb" "$tmp/root"
+    done
+    "$finish" "$tmp/root" "$tmp/entry"
+    rm -rf "$dir"
+    mv "$tmp/entry" "$dir"
+    rm -rf "$tmp"
+}
+
 # wcvm_deb_tree PKG : download and dpkg-deb -x PKG (candidate version) into the cache once;
 # print the extracted tree.  Warm cache: no network, one apt-cache call.
-# Used for udev; kernels have their own trimming logic in kernels.sh.
+# Used for udev; kernels are trimmed on the way (kernels.sh).
 wcvm_deb_tree() {
-    local pkg=$1 cache ver dir tmp deb
+    local pkg=$1 cache ver dir
     cache=$(wcvm_cache_dir)
     ver=$(wcvm_apt_memo "candidate-$pkg" wcvm_apt_candidate "$pkg")
     if [[ -z "$ver" ]]; then
@@ -157,24 +203,16 @@ wcvm_deb_tree() {
         [[ -n "$ver" ]] || wcvm_die "apt knows no package $pkg"
     fi
     dir="$cache/debs/${pkg}_${ver//:/%3a}"
-    if [[ ! -e "$dir/.complete" ]]; then
-        mkdir -p "$cache/debs"
-        wcvm_lock "deb-$pkg"
-        if [[ ! -e "$dir/.complete" ]]; then
-            wcvm_log "downloading $pkg $ver"
-            tmp="$cache/debs/.tmp-$pkg"
-            rm -rf "$tmp"
-            mkdir -p "$tmp"
-            deb=$(wcvm_apt_download "$pkg" "$ver" "$tmp")
-            dpkg-deb -x "$deb" "$tmp/root"
-            touch "$tmp/root/.complete"
-            rm -rf "$dir"
-            mv "$tmp/root" "$dir"
-            rm -rf "$tmp"
-        fi
-    fi
+    mkdir -p "$cache/debs"
+    wcvm_deb_entry deb "$dir" .complete wcvm_deb_tree_finish "$pkg=$ver"
     ln -sfn "$(basename "$dir")" "$cache/debs/$pkg"
     printf '%s\n' "$dir"
+}
+
+# The extracted tree is the entry.
+wcvm_deb_tree_finish() {
+    touch "$1/.complete"
+    mv "$1" "$2"
 }
 
 # --- helpers built from C (setids, wc-poke, test fixtures) ------------------------------------

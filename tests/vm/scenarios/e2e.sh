@@ -19,7 +19,6 @@ say() { echo "   $*"; }
 
 A=${WCVM_DEV_A:-}
 B=${WCVM_DEV_B:-}
-SYS=/sys/bus/pci/devices
 LOG=/tmp/wcbrokerd.log
 alice() { setids 1000 1000,2000 -- "$@"; } # uid 1000, also in group 2000 (wcuc)
 bob() { setids 1001 1001 -- "$@"; }
@@ -30,11 +29,6 @@ ALICE="setids 1000 1000,2000 --"
 # wait_for CONDITION-COMMAND... : up to 10 s
 wait_for() { wait_until 100 "$@"; }
 contains() { grep -q -- "$2" "$1"; }
-served() { wcbrokerctl list-devices | grep -q "^$1 "; }
-bind_vfio() {
-    echo vfio-pci >"$SYS/$1/driver_override"
-    echo "$1" >/sys/bus/pci/drivers_probe
-}
 bar_start() { sed -n "$(($2 + 1))p" "$SYS/$1/resource" | cut -d' ' -f1; }
 # The PAT memtype list line covering [START, START + LENGTH), if any.
 pat_covering() {
@@ -77,7 +71,7 @@ wait_for contains /tmp/monitor.log '"watching"'
 
 # --- 2 -------------------------------------------------------------------------------
 step "2. Device A is bound to vfio-pci after the daemon started (driver_override + drivers_probe)"
-check "device A is not served before the bind" sh -c "! wcbrokerctl list-devices | grep -q '^$A '"
+check "device A is not served before the bind" not_served "$A"
 bind_vfio "$A"
 check "the daemon saw the hotplug bind and serves device A" wait_for served "$A"
 check "wcbrokerctl monitor saw DeviceAdded for A" wait_for contains /tmp/monitor.log "\"device-added\".*$A\|$A.*\"device-added\""
@@ -192,7 +186,7 @@ check "the reason is the unbind" contains /tmp/alice-wc.log "device unbound from
 wait $alice_wc
 check "the client exited with status 1 (revoked)" [ $? = 1 ]
 check "the monitor saw the revocation and the removal" sh -c "grep -q lease-revoked /tmp/monitor.log && grep -q device-removed /tmp/monitor.log"
-check "device A is no longer served" sh -c "! wcbrokerctl list-devices | grep -q '^$A '"
+check "device A is no longer served" not_served "$A"
 bind_vfio "$A"
 check "rebound, device A is served again" wait_for served "$A"
 

@@ -13,7 +13,6 @@ set -u
 # shellcheck source-path=SCRIPTDIR source=../guest/checks.sh
 . /usr/libexec/wcbroker-vm/checks.sh
 
-SYS=/sys/bus/pci/devices
 A=${WCVM_DEV_A:-}
 B=${WCVM_DEV_B:-}
 IORESOURCE_IO=0x100
@@ -109,12 +108,9 @@ while ! grep -q '^UDEV - ' /tmp/udev-monitor.log && [ $n -lt 50 ]; do
     sleep 0.1
     n=$((n + 1))
 done
-driver_of() {
-    if [ -e "$SYS/$1/driver" ]; then basename "$(readlink "$SYS/$1/driver")"; else echo none; fi
-}
-info "A driver before bind: $(driver_of "$A")"
-echo vfio-pci >"$SYS/$A/driver_override"
-echo "$A" >/sys/bus/pci/drivers_probe
+drv=$(driver_of "$A")
+info "A driver before bind: ${drv:-none}"
+bind_vfio "$A"
 udevadm settle --timeout=20
 sleep 0.3 # let the monitor print the last event
 kill "$mon" 2>/dev/null

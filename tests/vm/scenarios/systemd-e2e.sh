@@ -23,20 +23,11 @@
 set -u
 # shellcheck source-path=SCRIPTDIR source=../guest/checks.sh
 . /usr/libexec/wcbroker-vm/checks.sh
-active() { [ "$(systemctl is-active wcbrokerd.service 2>/dev/null)" = active ]; }
-inactive() { [ "$(systemctl is-active wcbrokerd.service 2>/dev/null)" = inactive ]; }
 property() { systemctl show -p "$1" --value wcbrokerd.service; }
-show() {
-    systemctl status --no-pager -n 0 wcbrokerd.service 2>&1 | sed 's/^/status: /'
-    journalctl -b --no-pager -o short-monotonic -u wcbrokerd.service -n 30 2>&1 | sed 's/^/journal: /'
-}
-driver_of() { [ -e "$SYS/$1/driver" ] && basename "$(readlink "$SYS/$1/driver")"; }
-served() { wcbrokerctl list-devices | grep -q "^$1 "; }
 generation() { busctl get-property org.wcbroker.Broker1 /org/wcbroker/Broker1 org.wcbroker.Broker1 PolicyGeneration | cut -d' ' -f2; }
 ALICE="setids 1000 1000,2000 --"
 BOB="setids 1001 1001 --"
 
-SYS=/sys/bus/pci/devices
 A=${WCVM_DEV_A:-}
 POLICY=/etc/wcbroker/policy.toml
 GRANTED=b51d96779ec14df39e71328eb1fe6258
@@ -51,7 +42,7 @@ check "PID 1 is systemd" [ "$(cat /proc/1/comm)" = systemd ]
 check "wcbrokerd.service is installed where systemd reads packaged units ($(property FragmentPath))" \
     [ "$(property LoadState)" = loaded ]
 check "the journal catalog is installed" [ -f /usr/lib/systemd/catalog/wcbroker.catalog ]
-check "nothing started wcbrokerd at boot: no device is on vfio-pci" inactive
+check "nothing started wcbrokerd at boot: no device is on vfio-pci" inactive wcbrokerd.service
 udevadm test --action=add "$SYS/$A" >/tmp/udevadm-test.out 2>&1
 if grep -q '70-wcbroker.rules' /tmp/udevadm-test.out && ! grep -i 'wcbroker.rules.*\(invalid\|error\|unknown\|fail\)' /tmp/udevadm-test.out; then
     pass "udevadm test reads 70-wcbroker.rules without complaint"
@@ -67,7 +58,7 @@ else
     fail "an unprivileged bus call succeeds while the daemon is not running"
     cat /tmp/list.out
 fi
-check "the call started wcbrokerd.service" active
+check "the call started wcbrokerd.service" active wcbrokerd.service
 check "dbus-daemon asked systemd to start it (SystemdService=)" \
     sh -c "journalctl -b -o cat -u dbus.service | grep -q \"Activating via systemd: service name='org.wcbroker.Broker1' unit='wcbrokerd.service'\""
 pid=$(property MainPID)
@@ -102,11 +93,11 @@ else
     fail "after remove and rescan, udev bound the reappeared device A to vfio-pci (driver: $(driver_of "$A"))"
     udevadm info -p "$SYS/$A" | sed 's/^/udev db: /'
 fi
-if wait_until 200 active; then
+if wait_until 200 active wcbrokerd.service; then
     pass "the vfio-pci bind started wcbrokerd.service through the udev rules"
 else
     fail "the vfio-pci bind started wcbrokerd.service through the udev rules"
-    show
+    show wcbrokerd.service
 fi
 udevadm info -q property -p "$SYS/$A" | grep -E '^(SYSTEMD_WANTS|TAGS|CURRENT_TAGS|DRIVER)=' | sed 's/^/udev db: /'
 check "udev's record of A has SYSTEMD_WANTS=wcbrokerd.service" \
@@ -121,7 +112,7 @@ if $ALICE wcbrokerctl acquire --access wc --require-verified-wc "$A" 2 4096 6553
 else
     fail "uid 1000 gets a write-combining lease through the sandboxed daemon"
     cat /tmp/acquire.out
-    show
+    show wcbrokerd.service
 fi
 $BOB wcbrokerctl acquire --access wc "$A" 2 4096 4096 >/tmp/bob.out 2>&1
 check "uid 1001 is refused (exit status $?)" grep -q 'AccessDenied\|Permission denied' /tmp/bob.out
@@ -187,5 +178,5 @@ check "the holder then releases it as usual" sh -c "grep -q '^Released:   yes' /
 systemctl stop wcbrokerd.service
 check "stopped cleanly (Result=$(property Result))" [ "$(property Result)" = success ]
 
-[ "$failures" -eq 0 ] || show
+[ "$failures" -eq 0 ] || show wcbrokerd.service
 exit "$((failures > 0))"

@@ -16,16 +16,8 @@
 set -u
 # shellcheck source-path=SCRIPTDIR source=../guest/checks.sh
 . /usr/libexec/wcbroker-vm/checks.sh
-active() { [ "$(systemctl is-active "$1" 2>/dev/null)" = active ]; }
-inactive() { [ "$(systemctl is-active "$1" 2>/dev/null)" = inactive ]; }
 main_pid() { systemctl show -p MainPID --value "$1"; }
-# show UNIT : its status and last log lines, prefixed, when a check about it failed
-show() {
-    systemctl status --no-pager -n 0 "$1" 2>&1 | sed "s/^/status $1: /"
-    journalctl -b --no-pager -o short-monotonic -u "$1" -n 20 2>&1 | sed "s/^/journal $1: /"
-}
 
-SYS=/sys/bus/pci/devices
 A=${WCVM_DEV_A:-}
 
 missing=""
@@ -108,11 +100,9 @@ if [ -z "$A" ]; then
     fail "device A (ivshmem 1af4:1110) not found"
 else
     check "wcvm-udev-fixture.service is not started before the bind" inactive wcvm-udev-fixture.service
-    echo vfio-pci >"$SYS/$A/driver_override"
-    echo "$A" >/sys/bus/pci/drivers_probe
+    bind_vfio "$A"
     udevadm settle --timeout=20
-    drv=none
-    [ ! -e "$SYS/$A/driver" ] || drv=$(basename "$(readlink "$SYS/$A/driver")")
+    drv=$(driver_of "$A")
     check "A bound to vfio-pci (driver_override + drivers_probe)" [ "$drv" = vfio-pci ]
     udevadm info -p "$SYS/$A" | grep -E '^(E: (DRIVER|SYSTEMD_WANTS|TAGS|CURRENT_TAGS)=|G: )' | sed 's/^/udev db: /'
     if wait_until 100 active wcvm-udev-fixture.service; then

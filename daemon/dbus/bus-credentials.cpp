@@ -11,12 +11,27 @@ BusCredentials::BusCredentials(sdbus::IConnection& connection, KernelPaths paths
     , bus_(sdbus::createProxy(connection, "org.freedesktop.DBus", "/org/freedesktop/DBus"))
     , on_disconnect_(std::move(on_disconnect))
 {
-    bus_->uponSignal("NameOwnerChanged")
-        .onInterface("org.freedesktop.DBus")
-        .call([this](const std::string& name, const std::string& old_owner, const std::string& new_owner) {
-            name_owner_changed(name, old_owner, new_owner);
-        });
+    // sd-bus lets a unique-name sender satisfy sender='org.freedesktop.DBus'
+    // in a match, and any client may send a unicast NameOwnerChanged to the
+    // daemon: the handler itself checks that the bus driver sent it. The
+    // bus sets the sender field; clients cannot forge it.
+    owner_changes_ = connection.addMatch("type='signal',sender='org.freedesktop.DBus',path='/org/freedesktop/DBus',"
+                                         "interface='org.freedesktop.DBus',member='NameOwnerChanged'",
+        [this](sdbus::Message& message) { on_bus_signal(message); });
     bus_->finishRegistration();
+}
+
+void BusCredentials::on_bus_signal(sdbus::Message& message)
+{
+    if (!sent_by_bus_driver(message))
+        return;
+    std::string name, old_owner, new_owner;
+    try {
+        message >> name >> old_owner >> new_owner;
+    } catch (const std::exception&) {
+        return; // the bus driver never sends this; nothing to act on
+    }
+    name_owner_changed(name, old_owner, new_owner);
 }
 
 void BusCredentials::name_owner_changed(const std::string& name, const std::string&, const std::string& new_owner)

@@ -434,9 +434,7 @@ TEST_F(BrokerTest, MonitorShowsLeasesRevocationsAndDevicesAsTheyHappen)
     EXPECT_TRUE(contains(granted, "\"memtype\" : \"write-combining\"")) << granted;
     EXPECT_TRUE(contains(granted, "\"uid\" : 65534")) << granted;
     pci_.rebind(device_a, "");
-    const std::string revoked = monitor.read_line().value_or("");
-    EXPECT_TRUE(contains(revoked, "\"event\" : \"lease-revoked\"")) << revoked;
-    EXPECT_TRUE(contains(revoked, "device unbound from vfio-pci")) << revoked;
+    // Revoked is the owner's alone (a unicast signal): the monitor sees the lease end.
     EXPECT_TRUE(contains(monitor.read_line().value_or(""), "lease-ended"));
     const std::string removed = monitor.read_line().value_or("");
     EXPECT_TRUE(contains(removed, "\"event\" : \"device-removed\"")) << removed;

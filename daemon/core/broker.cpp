@@ -101,13 +101,13 @@ Expected<Broker::Validated> Broker::validate(const RequestArguments& arguments) 
     auto address = canonical_pci_address(arguments.device);
     if (!address) {
         return BrokerError{ErrorKind::InvalidArgument,
-            "device: \"" + arguments.device
+            "device: \"" + bounded_field(arguments.device)
                 + "\" is not a PCI address; write it as sysfs does, domain:bus:device.function, e.g. 0000:3b:00.0"};
     }
     auto access = parse_access(arguments.access);
     if (!access) {
         return BrokerError{ErrorKind::InvalidArgument,
-            "access: \"" + arguments.access + "\" is not valid; use \"write-combine\" or \"uncached\""};
+            "access: \"" + bounded_field(arguments.access) + "\" is not valid; use \"write-combine\" or \"uncached\""};
     }
     if (arguments.bar > max_bar_index) {
         return BrokerError{ErrorKind::InvalidArgument,
@@ -171,11 +171,12 @@ Expected<AcquireGrant> Broker::acquire(const Caller& caller, const AcquireArgume
         record.message = "refused before the policy was asked: " + error.message;
         record.bus_name = caller.bus_name;
         record.caller = caller.identity;
-        record.with("DEVICE", arguments.device)
+        // The raw strings of a request that did not validate: bounded.
+        record.with("DEVICE", bounded_field(arguments.device))
             .with("BAR", std::to_string(arguments.bar))
             .with("OFFSET", format_hex(arguments.offset))
             .with("LENGTH", format_hex(arguments.length))
-            .with("ACCESS", arguments.access)
+            .with("ACCESS", bounded_field(arguments.access))
             .with("DECISION", "invalid")
             .with("FAILURE", error.message)
             .with("POLICY_GENERATION", std::to_string(store_.generation()));

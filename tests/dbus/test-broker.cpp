@@ -259,7 +259,10 @@ TEST_F(BrokerTest, MalformedArgumentsGetClearErrors)
         {{device_a, "2", "0", "4096", "write-combine", "1", "speed", "s", "fast"}, "org.freedesktop.DBus.Error.InvalidArgs",
             "options: unknown option \"speed\" of type s; valid options are"},
         {{device_a, "2", "0", "4096", "write-combine", "1", "label", "u", "7"}, "org.freedesktop.DBus.Error.InvalidArgs",
-            "unknown option \"label\" of type u"},
+            "options: option label must be of type s (string), got u"},
+        {{device_a, "2", "0", "4096", "write-combine", "1", "require_verified_wc", "s", "yes"},
+            "org.freedesktop.DBus.Error.InvalidArgs",
+            "options: option require_verified_wc must be of type b (boolean), got s"},
         {{"0000:00:09.0", "2", "0", "4096", "write-combine", "0"}, "org.wcbroker.Error.NoSuchDevice",
             "there is no PCI device 0000:00:09.0"},
     };

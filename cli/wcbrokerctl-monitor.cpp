@@ -14,8 +14,10 @@ namespace {
 constexpr const char* help_text = R"(Usage: wcbrokerctl monitor [--json] [--bus ADDRESS]
 
 Print wcbrokerd's events as they happen, until interrupted: devices
-appearing and going, leases granted and ended, revocations with their
-reason, policy reloads. With --json, one JSON object per line.
+appearing and going (with the reason), leases granted and ended, policy
+reloads. With --json, one JSON object per line. Why a lease was revoked
+is sent to its owner only (Lease1.Revoked) and is in the audit log
+(journalctl MESSAGE_ID=126681983ec74cffb32678213b81906f).
 
 Exit status: 2 usage error, 3 wcbrokerd or the bus unreachable.
 )";
@@ -30,7 +32,37 @@ public:
     {
     }
 
+    // wcbrokerd's unique name: only its signals are shown.
+    void follow(const std::string& daemon_name) { daemon_ = daemon_name; }
+
+    void on_owner_changed(sdbus::Message& message)
+    {
+        if (message.getSender() != "org.freedesktop.DBus")
+            return;
+        try {
+            std::string name, old_owner, new_owner;
+            message >> name >> old_owner >> new_owner;
+            if (name == broker_service)
+                daemon_ = new_owner;
+        } catch (const std::exception&) {
+        }
+    }
+
+    // Any client can send a unicast signal to this connection, and sd-bus
+    // does not check a well-known sender in a match itself: signals from
+    // anyone but wcbrokerd, or with arguments of the wrong types, are ignored.
     void on_signal(sdbus::Message& message)
+    {
+        if (daemon_.empty() || message.getSender() != daemon_)
+            return;
+        try {
+            show(message);
+        } catch (const std::exception&) {
+        }
+    }
+
+private:
+    void show(sdbus::Message& message)
     {
         const std::string member = message.getMemberName();
         const std::string interface = message.getInterfaceName();
@@ -51,11 +83,6 @@ public:
             message >> generation;
             emit(toml::table{{"event", "policy-reloaded"}, {"generation", static_cast<std::int64_t>(generation)}},
                 "policy reloaded: generation " + std::to_string(generation));
-        } else if (interface == lease_interface && member == "Revoked") {
-            std::string reason;
-            message >> reason;
-            emit(toml::table{{"event", "lease-revoked"}, {"lease", path}, {"reason", reason}},
-                "lease revoked:  " + path + " (" + reason + ")");
         } else if (interface == "org.freedesktop.DBus.ObjectManager" && member == "InterfacesAdded") {
             sdbus::ObjectPath object;
             std::map<std::string, Properties> interfaces;
@@ -84,7 +111,6 @@ public:
         }
     }
 
-private:
     void emit(toml::table event, const std::string& text)
     {
         if (json_)
@@ -94,6 +120,7 @@ private:
     }
 
     bool json_;
+    std::string daemon_;
 };
 
 } // namespace
@@ -107,10 +134,18 @@ int run_monitor(int argc, char** argv)
     try {
         auto connection = connect_bus(options.bus);
         Monitor monitor(options.json);
+        auto owner_match = connection->addMatch(
+            "type='signal',sender='org.freedesktop.DBus',path='/org/freedesktop/DBus',"
+            "interface='org.freedesktop.DBus',member='NameOwnerChanged',arg0='org.wcbroker.Broker1'",
+            [&](sdbus::Message& message) { monitor.on_owner_changed(message); });
         auto match = connection->addMatch("type='signal',sender='org.wcbroker.Broker1'",
             [&](sdbus::Message& message) { monitor.on_signal(message); });
         // Fail now, not silently later, when wcbrokerd is not there.
         managed_objects(*connection);
+        auto bus = sdbus::createProxy(*connection, "org.freedesktop.DBus", "/org/freedesktop/DBus");
+        std::string owner;
+        bus->callMethod("GetNameOwner").onInterface("org.freedesktop.DBus").withArguments(std::string(broker_service)).storeResultsTo(owner);
+        monitor.follow(owner);
         // Say when events will be seen, so a script can start acting.
         if (options.json)
             print_json_line(toml::table{{"event", "watching"}});

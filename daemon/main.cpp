@@ -4,6 +4,7 @@
 #include "bus-event-source.hpp"
 #include "daemon-options.hpp"
 #include "lease-recovery.hpp"
+#include "refusal-throttle.hpp"
 
 #include <csignal>
 #include <cstdlib>
@@ -61,7 +62,9 @@ int run(const DaemonOptions& options)
     sd_event_set_watchdog(loop.get(), 1);
 
     const KernelPaths paths(options.sysfs_root);
-    SystemAuditLog audit;
+    SystemAuditLog journal;
+    // Refusals are what any local user can cause at will: throttled per uid.
+    RefusalThrottle audit(journal);
     BrokerConfig config;
     config.paths = paths;
     if (options.policy_dir)
@@ -132,6 +135,7 @@ int run(const DaemonOptions& options)
     std::uint64_t leases_ended_at_trim = 0;
     refresh = [&] {
         notify_status();
+        audit.flush();
         if (broker.leases_ended() != leases_ended_at_trim) {
             leases_ended_at_trim = broker.leases_ended();
             ::malloc_trim(0);
@@ -146,6 +150,7 @@ int run(const DaemonOptions& options)
     const int status = loop.run();
     sd_notify(0, "STOPPING=1");
     log_info("stopping: " + broker.status());
+    audit.flush(true);
     broker.set_observer(nullptr);
     broker.set_persistence(nullptr);
     return status;

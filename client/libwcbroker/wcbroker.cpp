@@ -18,6 +18,10 @@ struct wcbroker_session {
     // One match for every Revoked signal wcbrokerd sends, set up once:
     // a match per lease would cost a round trip to the bus on every map.
     sdbus::Slot revoked_match;
+    // wcbrokerd's unique name, followed through the bus driver's
+    // NameOwnerChanged: a Revoked from any other connection is dropped.
+    std::string daemon_name;
+    sdbus::Slot owner_match;
     std::map<std::string, wcbroker_mapping*> mappings; // by lease path
     wcbroker_revoked_fn on_revoked = nullptr;
     void* on_revoked_userdata = nullptr;
@@ -68,6 +72,7 @@ int errno_for(const sdbus::Error& error)
         {"org.freedesktop.DBus.Error.NameHasNoOwner", ECONNREFUSED},
         {"org.freedesktop.DBus.Error.NoReply", ECONNREFUSED},
         {"org.freedesktop.DBus.Error.AccessDenied", EACCES},
+        {"org.freedesktop.DBus.Error.UnknownObject", ENOENT}, // a lease path that does not exist
     };
     auto it = codes.find(name);
     if (it != codes.end())
@@ -82,14 +87,44 @@ int fail(char** error, const sdbus::Error& dbus_error)
     return fail(error, errno_for(dbus_error), dbus_error.getMessage().empty() ? dbus_error.getName() : dbus_error.getMessage());
 }
 
+bool sent_by_bus_driver(const sdbus::Message& message)
+{
+    return message.getSender() == "org.freedesktop.DBus";
+}
+
+void follow_daemon_owner(wcbroker_session* session, sdbus::Message& message)
+{
+    if (!sent_by_bus_driver(message))
+        return;
+    try {
+        std::string name, old_owner, new_owner;
+        message >> name >> old_owner >> new_owner;
+        if (name == service)
+            session->daemon_name = new_owner;
+    } catch (const std::exception&) {
+    }
+}
+
+// Any client can send a unicast signal to any other, and sd-bus does not
+// check a well-known sender in a match itself: the sender is checked here,
+// and a message whose first argument is not a string is ignored rather
+// than allowed to fail the session.
 void dispatch_revoked(wcbroker_session* session, sdbus::Message& message)
 {
+    if (session->daemon_name.empty() || message.getSender() != session->daemon_name)
+        return;
     auto it = session->mappings.find(message.getPath());
     if (it == session->mappings.end())
-        return; // another client's lease
+        return; // not one of ours
     std::string reason;
-    message >> reason;
+    try {
+        message >> reason;
+    } catch (const std::exception&) {
+        return; // not a string: not the daemon's Revoked
+    }
     wcbroker_mapping* mapping = it->second;
+    if (mapping->revoked)
+        return;
     mapping->revoked = true;
     mapping->revoked_reason = reason;
     if (session->on_revoked != nullptr)
@@ -106,9 +141,14 @@ int open_with(wcbroker_session** out, std::unique_ptr<sdbus::IConnection> (*conn
         session->connection = connect(address);
         session->broker = sdbus::createProxy(*session->connection, service, broker_path);
         session->broker->finishRegistration();
-        // The bus resolves the well-known sender name to its owner, so only
-        // the real wcbrokerd can revoke.
+        // Followed before it is first asked, so no change falls in between.
         wcbroker_session* raw = session.get();
+        session->owner_match = session->connection->addMatch(
+            "type='signal',sender='org.freedesktop.DBus',path='/org/freedesktop/DBus',"
+            "interface='org.freedesktop.DBus',member='NameOwnerChanged',arg0='org.wcbroker.Broker1'",
+            [raw](sdbus::Message& message) { follow_daemon_owner(raw, message); });
+        // Revoked comes as a unicast to this connection; the rule's sender
+        // only narrows what the bus routes, dispatch_revoked() checks it.
         session->revoked_match = session->connection->addMatch(
             "type='signal',sender='org.wcbroker.Broker1',interface='org.wcbroker.Lease1',member='Revoked'",
             [raw](sdbus::Message& message) { dispatch_revoked(raw, message); });
@@ -119,7 +159,12 @@ int open_with(wcbroker_session** out, std::unique_ptr<sdbus::IConnection> (*conn
     }
     // Fail now, not at the first map, when wcbrokerd is not there.
     try {
+        // Asking Version may start wcbrokerd (bus activation); then its name has an owner.
         session->broker->getProperty("Version").onInterface(broker_interface);
+        auto bus = sdbus::createProxy(*session->connection, "org.freedesktop.DBus", "/org/freedesktop/DBus");
+        std::string owner;
+        bus->callMethod("GetNameOwner").onInterface("org.freedesktop.DBus").withArguments(std::string(service)).storeResultsTo(owner);
+        session->daemon_name = owner;
         *out = session.release();
         return 0;
     } catch (const sdbus::Error& e) {

@@ -27,6 +27,7 @@ constexpr KindInfo kinds[] = {
     {AuditKind::LeaseRecovered, "lease-recovered", "2badf172b87e4a4ba5451fc057ffcf98"},
     {AuditKind::PolicyReloaded, "policy-reloaded", "e01d26db26af4076b0365ca731c76f4e"},
     {AuditKind::PolicyRejected, "policy-rejected", "80f7683e47224e769985ff3d210f310d"},
+    {AuditKind::RefusalsSuppressed, "acquire-refusals-suppressed", "0dc7857afa434ba9af62908b4f818afd"},
 };
 
 const KindInfo& info(AuditKind kind)
@@ -88,6 +89,16 @@ std::string_view audit_kind_name(AuditKind kind)
 std::string_view audit_message_id(AuditKind kind)
 {
     return info(kind).message_id;
+}
+
+std::string bounded_field(std::string_view text, std::size_t max)
+{
+    std::string out;
+    for (char c : text.substr(0, max))
+        out += c >= 0x20 && c <= 0x7e ? c : '?';
+    if (text.size() > max)
+        out += "...(" + std::to_string(text.size()) + " bytes)";
+    return out;
 }
 
 std::string audit_line(const AuditRecord& record)

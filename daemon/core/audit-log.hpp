@@ -28,6 +28,7 @@ enum class AuditKind {
     LeaseRecovered, // a restarted daemon took over a lease its predecessor granted
     PolicyReloaded,
     PolicyRejected,
+    RefusalsSuppressed, // one uid's refusals over the throttle's burst, counted (refusal-throttle.hpp)
 };
 
 std::string_view audit_kind_name(AuditKind kind);  // "acquire-granted", ...
@@ -59,6 +60,12 @@ class SystemAuditLog final : public AuditLog {
 public:
     void record(const AuditRecord& record) override;
 };
+
+// TEXT as an audit field may show a string a client chose: at most MAX
+// bytes, control and non-ASCII bytes as '?', and a cut says how long the
+// original was. A request's raw strings go through this before they are
+// recorded, so that the cost of a record does not depend on the caller.
+std::string bounded_field(std::string_view text, std::size_t max = 64);
 
 // The stderr form of a record, also used by tests.
 std::string audit_line(const AuditRecord& record);

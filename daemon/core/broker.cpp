@@ -101,13 +101,13 @@ Expected<Broker::Validated> Broker::validate(const RequestArguments& arguments) 
     auto address = canonical_pci_address(arguments.device);
     if (!address) {
         return BrokerError{ErrorKind::InvalidArgument,
-            "device: \"" + arguments.device
+            "device: \"" + bounded_field(arguments.device)
                 + "\" is not a PCI address; write it as sysfs does, domain:bus:device.function, e.g. 0000:3b:00.0"};
     }
     auto access = parse_access(arguments.access);
     if (!access) {
         return BrokerError{ErrorKind::InvalidArgument,
-            "access: \"" + arguments.access + "\" is not valid; use \"write-combine\" or \"uncached\""};
+            "access: \"" + bounded_field(arguments.access) + "\" is not valid; use \"write-combine\" or \"uncached\""};
     }
     if (arguments.bar > max_bar_index) {
         return BrokerError{ErrorKind::InvalidArgument,
@@ -171,11 +171,12 @@ Expected<AcquireGrant> Broker::acquire(const Caller& caller, const AcquireArgume
         record.message = "refused before the policy was asked: " + error.message;
         record.bus_name = caller.bus_name;
         record.caller = caller.identity;
-        record.with("DEVICE", arguments.device)
+        // The raw strings of a request that did not validate: bounded.
+        record.with("DEVICE", bounded_field(arguments.device))
             .with("BAR", std::to_string(arguments.bar))
             .with("OFFSET", format_hex(arguments.offset))
             .with("LENGTH", format_hex(arguments.length))
-            .with("ACCESS", arguments.access)
+            .with("ACCESS", bounded_field(arguments.access))
             .with("DECISION", "invalid")
             .with("FAILURE", error.message)
             .with("POLICY_GENERATION", std::to_string(store_.generation()));
@@ -361,8 +362,10 @@ Expected<bool> Broker::release(const Caller& caller, std::uint64_t lease_id)
         return BrokerError{ErrorKind::NoSuchLease, "there is no lease " + std::to_string(lease_id)};
     if (const Verdict verdict = authorize(caller, action::Release{lease}); !verdict.allowed)
         return denied(verdict.reason);
-    end_lease(lease_id, LeaseEnd::Released,
-        caller.bus_name == lease->owner ? "released by its owner" : "released by root (" + caller.bus_name + ")");
+    if (caller.bus_name == lease->owner)
+        end_lease(lease_id, LeaseEnd::Released, "released by its owner");
+    else
+        end_lease(lease_id, LeaseEnd::ReleasedByAnother, "released by root (" + caller.bus_name + ")", "released by root");
     return true;
 }
 
@@ -372,13 +375,13 @@ void Broker::client_gone(const std::string& bus_name)
         end_lease(id, LeaseEnd::OwnerGone, "its owner " + bus_name + " disconnected from the bus");
 }
 
-void Broker::end_lease(std::uint64_t id, LeaseEnd how, const std::string& reason)
+void Broker::end_lease(std::uint64_t id, LeaseEnd how, const std::string& reason, const std::string& notice)
 {
     const Lease* lease = leases_.find(id);
     if (lease == nullptr)
         return;
     if (observer_ != nullptr)
-        observer_->lease_ending(*lease, how, reason);
+        observer_->lease_ending(*lease, how, notice.empty() ? reason : notice);
     audit_lease_end(*lease, how, reason);
     if (persistence_ != nullptr)
         persistence_->lease_ended(id);
@@ -389,9 +392,9 @@ void Broker::end_lease(std::uint64_t id, LeaseEnd how, const std::string& reason
 void Broker::audit_lease_end(const Lease& lease, LeaseEnd how, const std::string& reason)
 {
     AuditRecord record;
-    record.kind = how == LeaseEnd::Released ? AuditKind::LeaseReleased
-        : how == LeaseEnd::OwnerGone        ? AuditKind::LeaseOwnerGone
-                                            : AuditKind::LeaseRevoked;
+    record.kind = how == LeaseEnd::Released || how == LeaseEnd::ReleasedByAnother ? AuditKind::LeaseReleased
+        : how == LeaseEnd::OwnerGone                                              ? AuditKind::LeaseOwnerGone
+                                                                                  : AuditKind::LeaseRevoked;
     record.message = describe_lease(lease) + " ended: " + reason;
     record.bus_name = lease.owner;
     record.caller = lease.holder;
@@ -578,7 +581,8 @@ void Broker::recheck_leases(const std::vector<std::uint64_t>& ids, const std::st
         if (!decision.granted()) {
             end_lease(id, LeaseEnd::Revoked,
                 why + " no longer grants it: "
-                    + wcbroker::explain(*policy, decision, record->facts, lease->holder, lease->request).reason);
+                    + wcbroker::explain(*policy, decision, record->facts, lease->holder, lease->request).reason,
+                why + " no longer grants it");
             continue;
         }
         const Rule* charged = first_rule_with_room(
@@ -586,7 +590,8 @@ void Broker::recheck_leases(const std::vector<std::uint64_t>& ids, const std::st
         if (decision.allowed && charged == nullptr) {
             end_lease(id, LeaseEnd::Revoked,
                 why + ": uid " + std::to_string(lease->holder.uid) + " now holds more than max_leases of rule "
-                    + decision.allowing_rules.front()->label());
+                    + decision.allowing_rules.front()->label(),
+                why + ": its owner now holds more leases than its rule's max_leases");
             continue;
         }
         const bool wants_verified = lease->client_requires_verified_wc || (charged != nullptr && charged->require_verified_wc);

@@ -19,7 +19,8 @@
 namespace wcbroker {
 
 enum class LeaseEnd {
-    Released,  // the owner asked
+    Released,         // the owner asked
+    ReleasedByAnother, // root released it: the owner did not ask, and is told
     OwnerGone, // the owner's bus connection closed
     Revoked,   // the device or the policy changed
 };
@@ -30,7 +31,9 @@ class BrokerObserver {
 public:
     virtual ~BrokerObserver() = default;
     virtual void lease_granted(const Lease& lease) = 0;
-    virtual void lease_ending(const Lease& lease, LeaseEnd how, const std::string& reason) = 0;
+    // NOTICE is what the owner may be told: the reason without details of
+    // the policy or of other callers, which stay in the audit record.
+    virtual void lease_ending(const Lease& lease, LeaseEnd how, const std::string& notice) = 0;
     // A lease survived a re-decision (policy reload, device change); its
     // rule, audit-only flag or policy generation may have moved on.
     virtual void lease_redecided(const Lease& lease) = 0;
@@ -132,7 +135,8 @@ private:
     Expected<const DeviceRecord*> served_device(const std::string& address) const;
     ReloadOutcome apply_reload(const std::string& requested_by);
     void recheck_leases(const std::vector<std::uint64_t>& ids, const std::string& why);
-    void end_lease(std::uint64_t id, LeaseEnd how, const std::string& reason);
+    // NOTICE, when not empty, is what the owner is told instead of REASON.
+    void end_lease(std::uint64_t id, LeaseEnd how, const std::string& reason, const std::string& notice = {});
     void audit_lease_end(const Lease& lease, LeaseEnd how, const std::string& reason);
     void audit_acquire(AuditKind kind, const Caller& caller, const Validated& request, const std::string& message,
         const std::vector<std::pair<std::string, std::string>>& extra);

@@ -28,15 +28,20 @@ std::optional<std::string> parse_proc_cgroup(std::string_view text)
 
 std::optional<std::string> unit_of_cgroup(std::string_view path)
 {
-    std::optional<std::string> unit;
     while (!path.empty()) {
         const auto slash = path.find('/');
         const std::string_view component = path.substr(0, slash);
         path.remove_prefix(slash == std::string_view::npos ? path.size() : slash + 1);
+        if (component.empty() || component.ends_with(".slice"))
+            continue;
+        // The first component below the slices is where the system
+        // manager's part of the tree ends; whatever lies below it, the
+        // unit's processes may have named.
         if (component.ends_with(".service") || component.ends_with(".scope"))
-            unit = std::string(component);
+            return std::string(component);
+        return std::nullopt;
     }
-    return unit;
+    return std::nullopt;
 }
 
 } // namespace wcbroker

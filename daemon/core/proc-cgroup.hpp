@@ -14,8 +14,17 @@ namespace wcbroker {
 // legacy host the name=systemd one.
 std::optional<std::string> parse_proc_cgroup(std::string_view text);
 
-// The innermost unit named by a cgroup path: the last component ending in
-// ".service" or ".scope" ("/system.slice/dpdk.service/worker" -> "dpdk.service").
+// The system manager's unit of a cgroup path: the first component below
+// the slices ("*.slice", which only the system manager creates), when it
+// ends in ".service" or ".scope"; else none. Nothing deeper counts: below a
+// unit, the cgroup tree belongs to the unit's processes when it delegates
+// (Delegate=yes, and every user@UID.service, the user's own manager), and
+// they can create sub-cgroups named like any unit. So
+//   /system.slice/dpdk.service/worker                          -> dpdk.service
+//   /user.slice/user-1000.slice/user@1000.service/app.slice/dpdk.service
+//                                                              -> user@1000.service
+//   /user.slice/user-1000.slice/session-4.scope                -> session-4.scope
+//   /init.scope -> init.scope;  /, /system.slice, /system.slice/x.mount -> none
 std::optional<std::string> unit_of_cgroup(std::string_view path);
 
 } // namespace wcbroker

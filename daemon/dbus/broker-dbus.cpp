@@ -157,14 +157,15 @@ void BrokerDbus::lease_granted(const Lease& lease)
     queue_signal([raw] { raw->emitInterfacesAddedSignal(); });
 }
 
-void BrokerDbus::lease_ending(const Lease& lease, LeaseEnd how, const std::string& reason)
+void BrokerDbus::lease_ending(const Lease& lease, LeaseEnd how, const std::string& notice)
 {
     auto it = leases_.find(lease.id);
     if (it == leases_.end())
         return;
     LeaseObject* raw = it->second.get();
-    if (how == LeaseEnd::Revoked)
-        queue_signal([raw, reason] { raw->emitRevoked(reason); });
+    // Every end the owner did not ask for, and only to the owner.
+    if (how == LeaseEnd::Revoked || how == LeaseEnd::ReleasedByAnother)
+        queue_signal([raw, notice] { raw->tell_owner_revoked(notice); });
     queue_signal([raw] { raw->emitInterfacesRemovedSignal(); });
     retired_.push_back(std::move(it->second));
     leases_.erase(it);

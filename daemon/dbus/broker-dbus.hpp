@@ -26,7 +26,7 @@ public:
     ~BrokerDbus() override;
 
     void lease_granted(const Lease& lease) override;
-    void lease_ending(const Lease& lease, LeaseEnd how, const std::string& reason) override;
+    void lease_ending(const Lease& lease, LeaseEnd how, const std::string& notice) override;
     void device_added(const DeviceRecord& record) override;
     void lease_redecided(const Lease& lease) override;
     void device_removed(const DeviceFacts& facts, const std::string& reason) override;

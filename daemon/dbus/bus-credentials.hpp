@@ -35,12 +35,21 @@ public:
     std::string bus_id();
 
 private:
+    void on_bus_signal(sdbus::Message& message);
     void name_owner_changed(const std::string& name, const std::string& old_owner, const std::string& new_owner);
 
     KernelPaths paths_;
     std::unique_ptr<sdbus::IProxy> bus_;
     std::function<void(const std::string&)> on_disconnect_;
     std::map<std::string, Caller> cache_;
+    sdbus::Slot owner_changes_;
 };
+
+// Whether MESSAGE comes from the bus driver itself. The bus writes every
+// message's sender field, so a client cannot pass for it.
+inline bool sent_by_bus_driver(const sdbus::Message& message)
+{
+    return message.getSender() == "org.freedesktop.DBus";
+}
 
 } // namespace wcbroker

@@ -41,6 +41,14 @@ void LeaseObject::refresh(const Lease& lease)
     audit_only_ = lease.audit_only;
 }
 
+void LeaseObject::tell_owner_revoked(const std::string& notice)
+{
+    sdbus::Signal signal = getObject().createSignal(org::wcbroker::Lease1_adaptor::INTERFACE_NAME, "Revoked");
+    signal << notice;
+    signal.setDestination(owner_);
+    getObject().emitSignal(signal);
+}
+
 void LeaseObject::Release()
 {
     auto released = broker_.release(credentials_.caller(*getObject().getCurrentlyProcessedMessage()), id_);

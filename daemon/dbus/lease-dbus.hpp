@@ -22,6 +22,10 @@ public:
     // What a reload may change; the rest of a lease never does.
     void refresh(const Lease& lease);
 
+    // Lease1.Revoked as a unicast signal to the owner's connection: other
+    // clients have no business knowing why someone else's lease ended.
+    void tell_owner_revoked(const std::string& notice);
+
 private:
 
     void Release() override;

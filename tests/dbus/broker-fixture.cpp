@@ -91,7 +91,7 @@ void BrokerTest::write_policy(const std::string& text)
 
 void BrokerTest::start_bus()
 {
-    PrivateBus bus = start_private_bus(dir_, BUS_CONF_TEMPLATE, BUS_POLICY_FILE);
+    PrivateBus bus = start_private_bus(dir_, BUS_CONF_TEMPLATE, bus_policy_file());
     ASSERT_FALSE(bus.address.empty()) << "dbus-daemon did not start";
     bus_daemon_ = std::move(bus.daemon);
     address_ = bus.address;

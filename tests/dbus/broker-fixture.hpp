@@ -79,6 +79,10 @@ protected:
     Result ctl(std::vector<std::string> arguments, const std::optional<Credentials>& who = std::nullopt);
     Result busctl(std::vector<std::string> arguments, const std::optional<Credentials>& who = std::nullopt);
 
+    // The bus policy file the test's dbus-daemon includes: the shipped one,
+    // unless a fixture needs to see what the daemon does without it.
+    virtual std::string bus_policy_file() { return BUS_POLICY_FILE; }
+
     sdbus::IConnection& bus();
     std::size_t lease_count();
     std::uint64_t policy_generation();

@@ -22,7 +22,7 @@ TEST(AuditLog, LineCarriesCallerFieldsAndMessageQuotedWhereNeeded)
 
 constexpr AuditKind all_kinds[] = {AuditKind::AcquireGranted, AuditKind::AcquireDenied, AuditKind::AcquireAuditOnly,
     AuditKind::AcquireFailed, AuditKind::LeaseReleased, AuditKind::LeaseOwnerGone, AuditKind::LeaseRevoked,
-    AuditKind::LeaseRecovered, AuditKind::PolicyReloaded, AuditKind::PolicyRejected};
+    AuditKind::LeaseRecovered, AuditKind::PolicyReloaded, AuditKind::PolicyRejected, AuditKind::RefusalsSuppressed};
 
 TEST(AuditLog, EveryKindHasItsOwnStableMessageId)
 {
@@ -49,6 +49,14 @@ TEST(AuditLog, TheJournalCatalogHasOneEntryPerMessageId)
     for (AuditKind kind : all_kinds)
         expected.insert(std::string(audit_message_id(kind)));
     EXPECT_EQ(entries, expected);
+}
+
+TEST(AuditLog, BoundedFieldCutsLongAndHidesUnprintableText)
+{
+    EXPECT_EQ(bounded_field("0000:3b:00.0"), "0000:3b:00.0");
+    EXPECT_EQ(bounded_field("a\nb\x1b\xff"), "a?b??");
+    EXPECT_EQ(bounded_field(std::string(120000, 'x'), 8), "xxxxxxxx...(120000 bytes)");
+    EXPECT_EQ(bounded_field(std::string(64, 'y')), std::string(64, 'y'));
 }
 
 } // namespace

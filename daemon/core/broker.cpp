@@ -647,13 +647,11 @@ void Broker::device_added(const DeviceRecord& record)
 
 void Broker::device_changed(const DeviceRecord& record)
 {
-    mapper_.forget(record.facts.address);
     recheck_leases(leases_.on_device(record.facts.address), "the device's facts changed, and the policy");
 }
 
 void Broker::device_removed(const DeviceFacts& last_known, const std::string& reason)
 {
-    mapper_.forget(last_known.address);
     for (std::uint64_t id : leases_.on_device(last_known.address))
         end_lease(id, LeaseEnd::Revoked, reason);
     if (observer_ != nullptr)

@@ -37,6 +37,8 @@ public:
 private:
     test::FakePci pci_;
     std::filesystem::path dir_;
+    std::filesystem::path state_dir_; // on a tmpfs, as /run/wcbroker is
+    bool state_mounted_ = false;
     std::string address_;
     std::vector<std::string> env_;
     test::Process bus_;

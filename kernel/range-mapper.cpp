@@ -81,8 +81,6 @@ std::vector<std::optional<std::string>> RangeMapper::claimants(const DeviceFacts
 Expected<MappedRange> RangeMapper::map(const DeviceFacts& device, std::uint64_t device_generation,
     const AccessRequest& request, bool require_kernel_enforced_range)
 {
-    if (auto invalid = check_range(device, request))
-        return *invalid;
     auto chosen = choose(device, request, require_kernel_enforced_range);
     if (!chosen)
         return chosen.error();
@@ -119,11 +117,6 @@ Expected<MappedRange> RangeMapper::map(const DeviceFacts& device, std::uint64_t 
     }
     mapped.opened = std::move(*opened);
     return mapped;
-}
-
-void RangeMapper::forget(const std::string& address)
-{
-    std::erase_if(verified_, [&](const auto& entry) { return std::get<0>(entry.first) == address; });
 }
 
 } // namespace wcbroker

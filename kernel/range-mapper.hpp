@@ -41,12 +41,12 @@ public:
     // from one reading of /proc/iomem (a large file on big machines).
     std::vector<std::optional<std::string>> claimants(const DeviceFacts& device) const;
 
-    // Everything above, then opens and verifies. `device_generation` changes
-    // whenever the device's facts do, which invalidates cached verifications.
+    // For a request check_range() passed: chooses the mechanism, checks
+    // the claim, opens and verifies. `device_generation` changes whenever
+    // the device's facts do (and when it leaves and comes back), which is
+    // what makes a cached verification stale.
     Expected<MappedRange> map(const DeviceFacts& device, std::uint64_t device_generation, const AccessRequest& request,
         bool require_kernel_enforced_range);
-
-    void forget(const std::string& address);
 
 private:
     // /proc/iomem's entries; none when it cannot be read.
@@ -58,6 +58,8 @@ private:
     SysfsResourceMechanism uncached_{Access::Uncached};
     MemtypeVerifier verifier_;
 
+    // One entry per address, BAR and mechanism ever mapped: bounded by the
+    // machine's PCI slots, so a device that left needs no eviction.
     struct CachedVerification {
         std::uint64_t device_generation = 0;
         Verification verification;

@@ -1,9 +1,6 @@
 #include "vfio-features.hpp"
 
-#include <cerrno>
 #include <charconv>
-#include <linux/vfio.h>
-#include <sys/ioctl.h>
 #include <sys/utsname.h>
 
 namespace wcbroker {
@@ -17,44 +14,6 @@ constexpr KernelVersion dma_buf_export_merged{6, 19, 0};
 constexpr std::optional<KernelVersion> dma_buf_mmap_merged = std::nullopt;
 
 } // namespace
-
-std::string_view feature_probe_name(FeatureProbe result)
-{
-    switch (result) {
-    case FeatureProbe::Supported:
-        return "supported";
-    case FeatureProbe::Unknown:
-        return "unknown to this kernel (ENOTTY)";
-    case FeatureProbe::WrongDirection:
-        return "not in this direction (EINVAL)";
-    case FeatureProbe::NoBackend:
-        return "not implemented by this device's driver (EOPNOTSUPP)";
-    case FeatureProbe::Failed:
-        break;
-    }
-    return "probe failed";
-}
-
-FeatureProbe probe_vfio_device_feature(int device_fd, std::uint32_t feature, bool set)
-{
-    // A probe carries no payload: argsz covers just the header.
-    struct vfio_device_feature probe {};
-    probe.argsz = sizeof probe;
-    probe.flags = (feature & VFIO_DEVICE_FEATURE_MASK) | VFIO_DEVICE_FEATURE_PROBE
-        | (set ? VFIO_DEVICE_FEATURE_SET : VFIO_DEVICE_FEATURE_GET);
-    if (::ioctl(device_fd, VFIO_DEVICE_FEATURE, &probe) == 0)
-        return FeatureProbe::Supported;
-    switch (errno) {
-    case ENOTTY:
-        return FeatureProbe::Unknown;
-    case EINVAL:
-        return FeatureProbe::WrongDirection;
-    case EOPNOTSUPP:
-        return FeatureProbe::NoBackend;
-    default:
-        return FeatureProbe::Failed;
-    }
-}
 
 std::optional<KernelVersion> KernelVersion::parse(std::string_view release)
 {
@@ -91,7 +50,7 @@ std::string KernelVersion::to_string() const
     return std::to_string(major) + "." + std::to_string(minor) + "." + std::to_string(patch);
 }
 
-std::vector<VfioCapability> vfio_capabilities(const KernelVersion& kernel, std::optional<FeatureProbe> export_probe)
+std::vector<VfioCapability> vfio_capabilities(const KernelVersion& kernel)
 {
     std::vector<VfioCapability> capabilities;
 
@@ -99,12 +58,9 @@ std::vector<VfioCapability> vfio_capabilities(const KernelVersion& kernel, std::
     if (kernel < dma_buf_export_merged) {
         dma_buf.basis = "kernel " + kernel.to_string() + " predates DMA-BUF export (v6.19); a probe of feature 11 "
                         "there could only answer for an out-of-tree patch";
-    } else if (!export_probe) {
+    } else {
         dma_buf.available = true;
         dma_buf.basis = "kernel " + kernel.to_string() + " has it (v6.19+); not probed on a device";
-    } else {
-        dma_buf.available = *export_probe == FeatureProbe::Supported;
-        dma_buf.basis = "probed: " + std::string(feature_probe_name(*export_probe));
     }
     capabilities.push_back(dma_buf);
 

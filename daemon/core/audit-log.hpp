@@ -34,13 +34,15 @@ enum class AuditKind {
 std::string_view audit_kind_name(AuditKind kind);  // "acquire-granted", ...
 std::string_view audit_message_id(AuditKind kind); // 32 hex digits
 
+// (FIELD, value) pairs; FIELD without the WCBROKER_ prefix.
+using AuditFields = std::vector<std::pair<std::string, std::string>>;
+
 struct AuditRecord {
     AuditKind kind = AuditKind::AcquireDenied;
     std::string message; // one human sentence
     std::optional<std::string> bus_name;
     std::optional<CallerIdentity> caller;
-    // Everything else as (FIELD, value); FIELD without the WCBROKER_ prefix.
-    std::vector<std::pair<std::string, std::string>> fields;
+    AuditFields fields; // everything else
 
     AuditRecord& with(std::string field, std::string value)
     {

@@ -52,26 +52,48 @@ BrokerError denied(std::string message)
     return {ErrorKind::AccessDenied, std::move(message)};
 }
 
-std::string describe_lease(const Lease& lease)
+std::string describe_lease(const LeaseInfo& lease)
 {
     return "lease " + std::to_string(lease.id) + " (" + std::string(access_name(lease.request.access)) + " on "
         + lease.address + " BAR " + std::to_string(lease.request.bar) + " [" + format_hex(lease.request.offset) + ", +"
         + format_byte_size(lease.request.length) + ") for uid " + std::to_string(lease.holder.uid) + ")";
 }
 
-std::vector<std::pair<std::string, std::string>> lease_fields(const Lease& lease)
+// What was asked for, spelled the same in every Acquire and lease record.
+// Taken as plain values, because a refused request may not even parse.
+AuditFields request_fields(std::string_view device, std::uint32_t bar, std::uint64_t offset, std::uint64_t length,
+    std::string_view access)
 {
     return {
-        {"LEASE", std::to_string(lease.id)},
-        {"DEVICE", lease.address},
-        {"BAR", std::to_string(lease.request.bar)},
-        {"OFFSET", format_hex(lease.request.offset)},
-        {"LENGTH", format_hex(lease.request.length)},
-        {"ACCESS", std::string(access_name(lease.request.access))},
-        {"RULE", lease.rule_label},
-        {"MECHANISM", lease.mechanism},
-        {"MEMTYPE", std::string(memtype_name(lease.memtype))},
+        {"DEVICE", std::string(device)},
+        {"BAR", std::to_string(bar)},
+        {"OFFSET", format_hex(offset)},
+        {"LENGTH", format_hex(length)},
+        {"ACCESS", std::string(access)},
     };
+}
+
+AuditFields request_fields(const std::string& address, const AccessRequest& request)
+{
+    return request_fields(address, request.bar, request.offset, request.length, access_name(request.access));
+}
+
+void append(AuditFields& fields, AuditFields more)
+{
+    fields.insert(fields.end(), std::make_move_iterator(more.begin()), std::make_move_iterator(more.end()));
+}
+
+AuditFields lease_fields(const LeaseInfo& lease)
+{
+    AuditFields fields{{"LEASE", std::to_string(lease.id)}};
+    append(fields, request_fields(lease.address, lease.request));
+    append(fields,
+        {
+            {"RULE", lease.rule_label},
+            {"MECHANISM", lease.mechanism},
+            {"MEMTYPE", std::string(memtype_name(lease.memtype))},
+        });
+    return fields;
 }
 
 } // namespace
@@ -143,19 +165,15 @@ Expected<const DeviceRecord*> Broker::served_device(const std::string& address) 
 }
 
 void Broker::audit_acquire(AuditKind kind, const Caller& caller, const Validated& request, const std::string& message,
-    const std::vector<std::pair<std::string, std::string>>& extra)
+    const AuditFields& extra)
 {
     AuditRecord record;
     record.kind = kind;
     record.message = message;
     record.bus_name = caller.bus_name;
     record.caller = caller.identity;
-    record.with("DEVICE", request.address)
-        .with("BAR", std::to_string(request.request.bar))
-        .with("OFFSET", format_hex(request.request.offset))
-        .with("LENGTH", format_hex(request.request.length))
-        .with("ACCESS", std::string(access_name(request.request.access)))
-        .with("POLICY_GENERATION", std::to_string(store_.generation()));
+    record.fields = request_fields(request.address, request.request);
+    record.with("POLICY_GENERATION", std::to_string(store_.generation()));
     for (const auto& [field, value] : extra)
         record.with(field, value);
     audit_.record(record);
@@ -172,12 +190,9 @@ Expected<AcquireGrant> Broker::acquire(const Caller& caller, const AcquireArgume
         record.bus_name = caller.bus_name;
         record.caller = caller.identity;
         // The raw strings of a request that did not validate: bounded.
-        record.with("DEVICE", bounded_field(arguments.device))
-            .with("BAR", std::to_string(arguments.bar))
-            .with("OFFSET", format_hex(arguments.offset))
-            .with("LENGTH", format_hex(arguments.length))
-            .with("ACCESS", bounded_field(arguments.access))
-            .with("DECISION", "invalid")
+        record.fields = request_fields(bounded_field(arguments.device), arguments.bar, arguments.offset,
+            arguments.length, bounded_field(arguments.access));
+        record.with("DECISION", "invalid")
             .with("FAILURE", error.message)
             .with("POLICY_GENERATION", std::to_string(store_.generation()));
         audit_.record(record);
@@ -206,7 +221,7 @@ Expected<AcquireGrant> Broker::acquire(const Caller& caller, const AcquireArgume
     const std::string reason = verdict.allowed
         ? wcbroker::explain(*policy, decision, record.facts, caller.identity, request.request).reason
         : verdict.reason;
-    std::vector<std::pair<std::string, std::string>> decision_fields{
+    AuditFields decision_fields{
         {"DECISION", decision.allowed ? "allow" : (decision.granted() ? "audit-allow" : "deny")},
         {"RULE", decision.rule() != nullptr ? decision.rule()->label() : ""},
         {"NEAREST_RULE", decision.nearest != nullptr ? decision.nearest->label() : ""},
@@ -389,7 +404,7 @@ void Broker::end_lease(std::uint64_t id, LeaseEnd how, const std::string& reason
     ++leases_ended_;
 }
 
-void Broker::audit_lease_end(const Lease& lease, LeaseEnd how, const std::string& reason)
+void Broker::audit_lease_end(const LeaseInfo& lease, LeaseEnd how, const std::string& reason)
 {
     AuditRecord record;
     record.kind = how == LeaseEnd::Released || how == LeaseEnd::ReleasedByAnother ? AuditKind::LeaseReleased
@@ -413,7 +428,7 @@ void Broker::restore_leases(std::vector<LeaseToRestore> leases)
 {
     std::vector<std::uint64_t> restored;
     for (LeaseToRestore& item : leases) {
-        Lease& lease = item.lease;
+        LeaseInfo& lease = item.lease;
         // An id stays unique in the audit trail, even that of a lease dropped here.
         leases_.skip_ids_through(lease.id);
         const std::string while_down = " while wcbrokerd was not running";
@@ -427,8 +442,7 @@ void Broker::restore_leases(std::vector<LeaseToRestore> leases)
         // the way it would have had the daemon been running, a Revoked
         // signal on the lease's object (sent once the name is owned).
         auto revoke = [&](const std::string& reason) {
-            lease.fd = std::move(item.fd);
-            const Lease& added = leases_.add(std::move(lease));
+            const Lease& added = leases_.add(Lease{std::move(lease), std::move(item.fd)});
             if (observer_ != nullptr)
                 observer_->lease_granted(added);
             end_lease(added.id, LeaseEnd::Revoked, reason);
@@ -466,9 +480,9 @@ void Broker::restore_leases(std::vector<LeaseToRestore> leases)
         }
         // The stored fd is the very file the client maps; the reopened one
         // is the same file, by the check above.
-        lease.fd = item.fd.valid() ? std::move(item.fd) : std::move(current);
         lease.policy_generation = store_.generation();
-        const Lease& added = leases_.add(std::move(lease));
+        const Lease& added =
+            leases_.add(Lease{std::move(lease), item.fd.valid() ? std::move(item.fd) : std::move(current)});
         AuditRecord record;
         record.kind = AuditKind::LeaseRecovered;
         record.message = describe_lease(added) + " taken over after a restart of wcbrokerd";
@@ -638,13 +652,11 @@ void Broker::device_added(const DeviceRecord& record)
 
 void Broker::device_changed(const DeviceRecord& record)
 {
-    mapper_.forget(record.facts.address);
     recheck_leases(leases_.on_device(record.facts.address), "the device's facts changed, and the policy");
 }
 
 void Broker::device_removed(const DeviceFacts& last_known, const std::string& reason)
 {
-    mapper_.forget(last_known.address);
     for (std::uint64_t id : leases_.on_device(last_known.address))
         end_lease(id, LeaseEnd::Revoked, reason);
     if (observer_ != nullptr)

@@ -73,7 +73,7 @@ struct AcquireGrant {
 
 // A lease a previous run of the daemon granted, as its record gave it back.
 struct LeaseToRestore {
-    Lease lease;                   // from the record; fd invalid
+    LeaseInfo lease;               // from the record
     UniqueFd fd;                   // from systemd's fd store; invalid when there was none
     bool fd_from_store = false;
     std::string owner_problem;     // why the owner no longer holds it ("" when it is still connected)
@@ -94,7 +94,7 @@ public:
     // The registry is the tracker's; the tracker reports to this broker.
     void attach(const DeviceRegistry& registry) { registry_ = &registry; }
     void set_observer(BrokerObserver* observer) { observer_ = observer; }
-    void set_persistence(LeasePersistence* persistence) { persistence_ = persistence; }
+    void set_persistence(LeaseStateKeeper* persistence) { persistence_ = persistence; }
 
     // At start: a policy with errors leaves everything denied, and says so.
     ReloadOutcome load_initial_policy();
@@ -137,9 +137,9 @@ private:
     void recheck_leases(const std::vector<std::uint64_t>& ids, const std::string& why);
     // NOTICE, when not empty, is what the owner is told instead of REASON.
     void end_lease(std::uint64_t id, LeaseEnd how, const std::string& reason, const std::string& notice = {});
-    void audit_lease_end(const Lease& lease, LeaseEnd how, const std::string& reason);
+    void audit_lease_end(const LeaseInfo& lease, LeaseEnd how, const std::string& reason);
     void audit_acquire(AuditKind kind, const Caller& caller, const Validated& request, const std::string& message,
-        const std::vector<std::pair<std::string, std::string>>& extra);
+        const AuditFields& extra);
 
     BrokerConfig config_;
     AuditLog& audit_;
@@ -149,7 +149,7 @@ private:
     LeaseTable leases_;
     const DeviceRegistry* registry_ = nullptr;
     BrokerObserver* observer_ = nullptr;
-    LeasePersistence* persistence_ = nullptr;
+    LeaseStateKeeper* persistence_ = nullptr;
     std::uint64_t leases_ended_ = 0;
 };
 

@@ -107,7 +107,6 @@ void DeviceTracker::on_readable()
     UdevMonitor::Received received = monitor_->receive();
     statistics_.events += received.events.size();
     if (received.overflowed) {
-        ++statistics_.overflows;
         log_warning("uevent socket overflowed; re-reading every PCI device from sysfs");
         refresh_all();
     }
@@ -144,7 +143,6 @@ void DeviceTracker::refresh(const std::string& name)
     auto address = canonical_pci_address(name);
     if (!address)
         return;
-    ++statistics_.reads;
     const SysfsReadResult reading = read_pci_device(paths_, *address);
     if (reading.status == SysfsReadStatus::Incomplete) {
         schedule_retry(*address, reading.problem);

@@ -26,10 +26,8 @@ public:
 
 struct TrackerStatistics {
     std::uint64_t events = 0;   // uevents received
-    std::uint64_t reads = 0;    // sysfs readings of a device
     std::uint64_t retries = 0;  // readings repeated because sysfs was incomplete
     std::uint64_t abandoned = 0;
-    std::uint64_t overflows = 0;
     std::chrono::nanoseconds busy{0}; // time spent in our own handlers
 };
 

@@ -17,15 +17,10 @@
 
 namespace wcbroker {
 
-// The broker tells its persistence about every lease that begins and ends.
-class LeasePersistence {
-public:
-    virtual ~LeasePersistence() = default;
-    virtual void lease_granted(const Lease& lease) = 0;
-    virtual void lease_ended(std::uint64_t id) = 0;
-};
-
-class LeaseStateKeeper final : public LeasePersistence {
+// The broker tells its keeper about every lease that begins and ends. A
+// concrete class, not an interface: it is the only persistence there is,
+// and tests exercise it through the real daemon and a real directory.
+class LeaseStateKeeper final {
 public:
     // Records go to DIRECTORY (created 0700 when missing); fds to the fd
     // store when `use_fd_store` (the daemon runs under systemd).
@@ -36,8 +31,8 @@ public:
     // records are not a predecessor's, and this daemon must not start.
     bool in_use_by_another_daemon() const { return in_use_; }
 
-    void lease_granted(const Lease& lease) override;
-    void lease_ended(std::uint64_t id) override;
+    void lease_granted(const Lease& lease);
+    void lease_ended(std::uint64_t id);
 
     struct Found {
         std::string file;

@@ -134,7 +134,7 @@ private:
 
 } // namespace
 
-std::string format_lease_record(const Lease& lease, std::string_view bus_id)
+std::string format_lease_record(const LeaseInfo& lease, std::string_view bus_id)
 {
     std::string text;
     auto line = [&text](std::string_view key, std::string_view value) {
@@ -185,7 +185,7 @@ std::variant<LeaseRecord, std::string> parse_lease_record(std::string_view text)
         return "version " + *version + " is not one this wcbrokerd reads (" + std::string(format_version) + ")";
 
     LeaseRecord record;
-    Lease& lease = record.lease;
+    LeaseInfo& lease = record.lease;
     lease.id = fields.number<std::uint64_t>("id");
     if (const std::string* owner = fields.text("owner"))
         lease.owner = *owner;

@@ -18,7 +18,7 @@
 namespace wcbroker {
 
 struct LeaseRecord {
-    Lease lease;        // everything but the fd, which a record cannot hold
+    LeaseInfo lease;    // a record cannot hold the fd
     std::string bus_id; // the bus instance (org.freedesktop.DBus.GetId) the owner's unique name belongs to
 };
 
@@ -27,7 +27,7 @@ struct LeaseRecord {
 inline constexpr std::uint64_t max_lease_id = std::uint64_t{1} << 62;
 
 // BUS_ID: the bus instance the lease's owner is connected to.
-std::string format_lease_record(const Lease& lease, std::string_view bus_id);
+std::string format_lease_record(const LeaseInfo& lease, std::string_view bus_id);
 
 // The record, or why the text is not one.
 std::variant<LeaseRecord, std::string> parse_lease_record(std::string_view text);

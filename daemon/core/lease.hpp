@@ -34,7 +34,9 @@ inline std::optional<FileIdentity> identity_of(int fd, std::string path = "")
     return FileIdentity{std::move(path), static_cast<std::uint64_t>(info.st_dev), static_cast<std::uint64_t>(info.st_ino)};
 }
 
-struct Lease {
+// Everything wcbrokerd knows about a granted range, apart from the fd:
+// copyable, so the D-Bus object and the lease record keep their own copy.
+struct LeaseInfo {
     std::uint64_t id = 0;
     std::string owner;       // the client's unique bus name
     CallerIdentity holder;   // as the bus recorded it at Acquire; re-checked on every reload
@@ -52,9 +54,13 @@ struct Lease {
     std::string label;
     std::uint64_t created_realtime_usec = 0;
     FileIdentity file;
-    // wcbrokerd keeps its own reference to the fd it handed out, so that a
-    // restarted daemon gets it back from systemd's fd store and can prove
-    // the client's mapping is of the file it finds (lease-persistence.hpp).
+};
+
+// A live lease: its facts and the daemon's own reference to the fd it
+// handed out, kept so that a restarted daemon gets it back from systemd's
+// fd store and can prove the client's mapping is of the file it finds
+// (lease-persistence.hpp). Only the lease table holds these.
+struct Lease : LeaseInfo {
     UniqueFd fd;
 };
 

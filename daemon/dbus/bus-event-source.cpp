@@ -14,24 +14,20 @@ BusEventSource::BusEventSource(sd_event* event, sdbus::IConnection& connection)
     : connection_(connection)
 {
     const sdbus::IConnection::PollData poll = connection_.getEventLoopPollData();
-    int r = sd_event_add_io(event, &io_, poll.fd, static_cast<std::uint32_t>(poll.events), on_io, this);
+    sd_event_source* io = nullptr;
+    int r = sd_event_add_io(event, &io, poll.fd, static_cast<std::uint32_t>(poll.events), on_io, this);
+    io_ = EventSource(io);
     if (r >= 0)
-        r = sd_event_source_set_prepare(io_, on_prepare);
-    if (r >= 0)
-        r = sd_event_add_time(event, &timer_, CLOCK_MONOTONIC, UINT64_MAX, 0, on_timer, this);
-    if (r >= 0)
-        r = sd_event_source_set_enabled(timer_, SD_EVENT_OFF);
-    if (r < 0) {
-        sd_event_source_unref(io_);
-        sd_event_source_unref(timer_);
-        throw std::runtime_error(std::string("cannot attach the bus to the event loop: ") + std::strerror(-r));
+        r = sd_event_source_set_prepare(io_.get(), on_prepare);
+    sd_event_source* timer = nullptr;
+    if (r >= 0) {
+        r = sd_event_add_time(event, &timer, CLOCK_MONOTONIC, UINT64_MAX, 0, on_timer, this);
+        timer_ = EventSource(timer);
     }
-}
-
-BusEventSource::~BusEventSource()
-{
-    sd_event_source_disable_unref(io_);
-    sd_event_source_disable_unref(timer_);
+    if (r >= 0)
+        r = sd_event_source_set_enabled(timer_.get(), SD_EVENT_OFF);
+    if (r < 0)
+        throw std::runtime_error(std::string("cannot attach the bus to the event loop: ") + std::strerror(-r));
 }
 
 void BusEventSource::dispatch()
@@ -44,7 +40,7 @@ void BusEventSource::dispatch()
         // the service manager restart us against the new bus; staying would
         // serve nobody.
         log_error("lost the bus connection: " + error.getMessage() + "; exiting");
-        sd_event_exit(sd_event_source_get_event(io_), 1);
+        sd_event_exit(sd_event_source_get_event(io_.get()), 1);
     }
 }
 
@@ -64,19 +60,19 @@ int BusEventSource::on_prepare(sd_event_source*, void* userdata)
 {
     auto* self = static_cast<BusEventSource*>(userdata);
     const sdbus::IConnection::PollData poll = self->connection_.getEventLoopPollData();
-    sd_event_source_set_io_events(self->io_, static_cast<std::uint32_t>(poll.events));
+    sd_event_source_set_io_events(self->io_.get(), static_cast<std::uint32_t>(poll.events));
     if (poll.timeout_usec == UINT64_MAX || poll.timeout_usec == 0) {
         // 0 means "now": processing is pending, so run straight away.
         if (poll.timeout_usec == 0) {
-            sd_event_source_set_time(self->timer_, 0);
-            sd_event_source_set_enabled(self->timer_, SD_EVENT_ONESHOT);
+            sd_event_source_set_time(self->timer_.get(), 0);
+            sd_event_source_set_enabled(self->timer_.get(), SD_EVENT_ONESHOT);
         } else {
-            sd_event_source_set_enabled(self->timer_, SD_EVENT_OFF);
+            sd_event_source_set_enabled(self->timer_.get(), SD_EVENT_OFF);
         }
         return 0;
     }
-    sd_event_source_set_time(self->timer_, poll.timeout_usec);
-    sd_event_source_set_enabled(self->timer_, SD_EVENT_ONESHOT);
+    sd_event_source_set_time(self->timer_.get(), poll.timeout_usec);
+    sd_event_source_set_enabled(self->timer_.get(), SD_EVENT_ONESHOT);
     return 0;
 }
 

@@ -4,6 +4,8 @@
 // data before every poll.
 #pragma once
 
+#include "event-loop.hpp"
+
 #include <sdbus-c++/IConnection.h>
 #include <systemd/sd-event.h>
 
@@ -12,7 +14,6 @@ namespace wcbroker {
 class BusEventSource {
 public:
     BusEventSource(sd_event* event, sdbus::IConnection& connection);
-    ~BusEventSource();
     BusEventSource(const BusEventSource&) = delete;
     BusEventSource& operator=(const BusEventSource&) = delete;
 
@@ -25,8 +26,10 @@ private:
     static int on_prepare(sd_event_source* source, void* userdata);
 
     sdbus::IConnection& connection_;
-    sd_event_source* io_ = nullptr;
-    sd_event_source* timer_ = nullptr;
+    // Freed like every other source of the loop (event-loop.hpp); their
+    // callbacks are the static members above, with `this` as userdata.
+    EventSource io_;
+    EventSource timer_;
 };
 
 } // namespace wcbroker

@@ -6,25 +6,11 @@
 namespace wcbroker {
 
 LeaseObject::LeaseObject(sdbus::IConnection& connection, Broker& broker, BusCredentials& credentials,
-    const Lease& lease)
+    const LeaseInfo& lease)
     : AdaptorInterfaces(connection, lease_object_path(lease.id))
     , broker_(broker)
     , credentials_(credentials)
-    , id_(lease.id)
-    , address_(lease.address)
-    , request_(lease.request)
-    , memtype_(lease.memtype)
-    , verification_(lease.verification)
-    , mechanism_(lease.mechanism)
-    , range_enforcement_(lease.range_enforcement)
-    , owner_(lease.owner)
-    , uid_(lease.holder.uid)
-    , pid_(lease.holder.pid)
-    , rule_(lease.rule_label)
-    , policy_generation_(lease.policy_generation)
-    , label_(lease.label)
-    , created_realtime_usec_(lease.created_realtime_usec)
-    , audit_only_(lease.audit_only)
+    , lease_(lease)
 {
     registerAdaptor();
 }
@@ -34,11 +20,11 @@ LeaseObject::~LeaseObject()
     unregisterAdaptor();
 }
 
-void LeaseObject::refresh(const Lease& lease)
+void LeaseObject::refresh(const LeaseInfo& lease)
 {
-    rule_ = lease.rule_label;
-    policy_generation_ = lease.policy_generation;
-    audit_only_ = lease.audit_only;
+    lease_.rule_label = lease.rule_label;
+    lease_.policy_generation = lease.policy_generation;
+    lease_.audit_only = lease.audit_only;
 }
 
 void LeaseObject::tell_owner_revoked(const std::string& notice)
@@ -51,104 +37,104 @@ void LeaseObject::tell_owner_revoked(const std::string& notice)
 
 void LeaseObject::Release()
 {
-    auto released = broker_.release(credentials_.caller(*getObject().getCurrentlyProcessedMessage()), id_);
+    auto released = broker_.release(credentials_.caller(*getObject().getCurrentlyProcessedMessage()), lease_.id);
     if (!released)
         throw_dbus_error(released.error());
 }
 
 uint64_t LeaseObject::Id()
 {
-    return id_;
+    return lease_.id;
 }
 
 sdbus::ObjectPath LeaseObject::Device()
 {
-    return sdbus::ObjectPath(device_object_path(address_));
+    return sdbus::ObjectPath(device_object_path(lease_.address));
 }
 
 std::string LeaseObject::Address()
 {
-    return address_;
+    return lease_.address;
 }
 
 uint32_t LeaseObject::Bar()
 {
-    return request_.bar;
+    return lease_.request.bar;
 }
 
 uint64_t LeaseObject::Offset()
 {
-    return request_.offset;
+    return lease_.request.offset;
 }
 
 uint64_t LeaseObject::Length()
 {
-    return request_.length;
+    return lease_.request.length;
 }
 
 std::string LeaseObject::Access()
 {
-    return std::string(access_name(request_.access));
+    return std::string(access_name(lease_.request.access));
 }
 
 std::string LeaseObject::Memtype()
 {
-    return std::string(memtype_name(memtype_));
+    return std::string(memtype_name(lease_.memtype));
 }
 
 std::string LeaseObject::Verification()
 {
-    return verification_;
+    return lease_.verification;
 }
 
 std::string LeaseObject::Mechanism()
 {
-    return mechanism_;
+    return lease_.mechanism;
 }
 
 std::string LeaseObject::RangeEnforcement()
 {
-    return std::string(range_enforcement_name(range_enforcement_));
+    return std::string(range_enforcement_name(lease_.range_enforcement));
 }
 
 std::string LeaseObject::Owner()
 {
-    return owner_;
+    return lease_.owner;
 }
 
 uint32_t LeaseObject::Uid()
 {
-    return uid_;
+    return lease_.holder.uid;
 }
 
 uint32_t LeaseObject::Pid()
 {
-    return static_cast<uint32_t>(pid_);
+    return static_cast<uint32_t>(lease_.holder.pid);
 }
 
 std::string LeaseObject::Rule()
 {
-    return rule_;
+    return lease_.rule_label;
 }
 
 uint64_t LeaseObject::PolicyGeneration()
 {
-    return policy_generation_;
+    return lease_.policy_generation;
 }
 
 std::string LeaseObject::Label()
 {
-    return label_;
+    return lease_.label;
 }
 
 uint64_t LeaseObject::CreatedRealtime()
 {
-    return created_realtime_usec_;
+    return lease_.created_realtime_usec;
 }
 
 bool LeaseObject::AuditOnly()
 {
-    return audit_only_;
+    return lease_.audit_only;
 }
 
 } // namespace wcbroker

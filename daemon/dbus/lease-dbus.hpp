@@ -16,11 +16,11 @@ class LeaseObject final
     : public sdbus::AdaptorInterfaces<org::wcbroker::Lease1_adaptor, sdbus::ManagedObject_adaptor,
           sdbus::Properties_adaptor> {
 public:
-    LeaseObject(sdbus::IConnection& connection, Broker& broker, BusCredentials& credentials, const Lease& lease);
+    LeaseObject(sdbus::IConnection& connection, Broker& broker, BusCredentials& credentials, const LeaseInfo& lease);
     ~LeaseObject();
 
     // What a reload may change; the rest of a lease never does.
-    void refresh(const Lease& lease);
+    void refresh(const LeaseInfo& lease);
 
     // Lease1.Revoked as a unicast signal to the owner's connection: other
     // clients have no business knowing why someone else's lease ended.
@@ -53,21 +53,7 @@ private:
     BusCredentials& credentials_;
     // A copy, not a lookup: the object can outlive its lease for a moment
     // (until the InterfacesRemoved signal is out) and must still answer.
-    std::uint64_t id_;
-    std::string address_;
-    AccessRequest request_;
-    wcbroker::Memtype memtype_;
-    std::string verification_;
-    std::string mechanism_;
-    wcbroker::RangeEnforcement range_enforcement_;
-    std::string owner_;
-    uid_t uid_;
-    pid_t pid_;
-    std::string rule_;
-    std::uint64_t policy_generation_;
-    std::string label_;
-    std::uint64_t created_realtime_usec_;
-    bool audit_only_;
+    LeaseInfo lease_;
 };
 
 } // namespace wcbroker

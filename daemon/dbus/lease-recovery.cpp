@@ -13,7 +13,7 @@ constexpr std::string_view no_such_name = "org.freedesktop.DBus.Error.NameHasNoO
 void check_owner(LeaseToRestore& item, const std::string& bus_id, const std::string& recorded_bus_id,
     BusCredentials& credentials)
 {
-    Lease& lease = item.lease;
+    LeaseInfo& lease = item.lease;
     const std::string& owner = lease.owner;
     // Unique names are only unique within one run of the bus daemon.
     if (recorded_bus_id != bus_id) {

@@ -27,8 +27,11 @@ protected:
         ASSERT_EQ(tracker_.registry().size(), 2u);
     }
     const DeviceRecord& record(const std::string& address) { return *tracker_.registry().find(address); }
+    // As the broker does: the shape of the request first, then the mapping.
     Expected<MappedRange> map(const std::string& address, AccessRequest request, bool kernel_enforced = false)
     {
+        if (auto invalid = mapper_.check_range(record(address).facts, request))
+            return *invalid;
         return mapper_.map(record(address).facts, record(address).generation, request, kernel_enforced);
     }
 

@@ -47,7 +47,7 @@ TEST(LeaseRecord, RoundTripsEveryFieldARestartNeeds)
     const auto parsed = parse_lease_record(format_lease_record(lease, "8a0c6d0f2d3f4e0bb6f1c0a4d2e5f718"));
     const LeaseRecord& record = must_parse(parsed);
     EXPECT_EQ(record.bus_id, "8a0c6d0f2d3f4e0bb6f1c0a4d2e5f718");
-    const Lease& back = record.lease;
+    const LeaseInfo& back = record.lease;
     EXPECT_EQ(back.id, 42u);
     EXPECT_EQ(back.owner, ":1.17");
     EXPECT_EQ(back.holder.uid, 1000u);

@@ -25,23 +25,10 @@ TEST(VfioCapabilities, DmaBufExportOnlyFromVersion619)
     EXPECT_TRUE(current[0].available);
 }
 
-TEST(VfioCapabilities, AProbeOfFeature11OnAnOlderKernelIsIgnored)
-{
-    // An out-of-tree alias-region patch also answers for feature 11.
-    const auto caps = vfio_capabilities({6, 12, 0}, FeatureProbe::Supported);
-    EXPECT_FALSE(caps[0].available);
-}
-
-TEST(VfioCapabilities, AProbeRefinesTheVersionOnNewKernels)
-{
-    EXPECT_FALSE(vfio_capabilities({7, 3, 0}, FeatureProbe::NoBackend)[0].available);
-    EXPECT_TRUE(vfio_capabilities({7, 3, 0}, FeatureProbe::Supported)[0].available);
-}
-
 TEST(VfioCapabilities, ProposedFeaturesAreNeverAvailableUntilMerged)
 {
     for (const KernelVersion& kernel : {KernelVersion{6, 1, 0}, KernelVersion{7, 3, 0}, KernelVersion{99, 0, 0}}) {
-        const auto caps = vfio_capabilities(kernel, FeatureProbe::Supported);
+        const auto caps = vfio_capabilities(kernel);
         EXPECT_FALSE(caps[1].available) << caps[1].name;
         EXPECT_FALSE(caps[2].available) << caps[2].name;
     }

@@ -31,7 +31,7 @@ void LeaseObject::tell_owner_revoked(const std::string& notice)
 {
     sdbus::Signal signal = getObject().createSignal(org::wcbroker::Lease1_adaptor::INTERFACE_NAME, "Revoked");
     signal << notice;
-    signal.setDestination(owner_);
+    signal.setDestination(lease_.owner);
     getObject().emitSignal(signal);
 }
 

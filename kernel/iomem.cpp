@@ -67,4 +67,13 @@ std::optional<std::string> bar_claimant(const std::vector<IomemEntry>& entries, 
     return std::nullopt;
 }
 
+std::string describe_claimant(std::string_view claimant)
+{
+    if (claimant == "vfio")
+        return "a VFIO user has the device open (kernels 7.x claim every BAR of a device when a VFIO user opens it)";
+    if (claimant == "vfio-pci")
+        return "a VFIO user mapped or touched this BAR through the device fd (kernels 6.x claim a BAR at its first use)";
+    return "a driver other than wcbroker holds it";
+}
+
 } // namespace wcbroker

@@ -88,10 +88,10 @@ Expected<MappedRange> RangeMapper::map(const DeviceFacts& device, std::uint64_t 
     const BarFacts& bar = *device.bar(request.bar);
     if (auto holder = claimant(device, bar)) {
         return BrokerError{ErrorKind::Busy,
-            "BAR " + std::to_string(bar.index) + " of " + device.address + " is claimed by " + *holder
-                + " (a VFIO user mapped or touched it through the device fd); while it is, the kernel refuses sysfs "
-                  "mappings of it and revokes existing ones. Map this BAR only through wcbroker and retry after the "
-                  "VFIO user closes the device"};
+            "BAR " + std::to_string(bar.index) + " of " + device.address + " is claimed by " + *holder + " ("
+                + describe_claimant(*holder)
+                + "); while it is, the kernel refuses sysfs mappings of it and revokes existing ones. Map this BAR "
+                  "only through wcbroker and retry after the VFIO user closes the device"};
     }
     auto opened = mechanism.open(paths_, device, bar, request.offset, request.length);
     if (!opened)

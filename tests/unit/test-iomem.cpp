@@ -70,5 +70,18 @@ TEST(Iomem, MalformedLinesAreSkipped)
     EXPECT_EQ(entries[0].name, "ok");
 }
 
+// Kernels 7.x name the claim "vfio" and make it at open; 6.x "vfio-pci" at
+// first use of the BAR (kernel-facts.md 3, 3b).
+TEST(Iomem, SevenXClaimAtOpenIsFoundAndExplained)
+{
+    const auto entries = parse_iomem("fe000000-fe7fffff : PCI Bus 0000:00\n  fe000000-fe0fffff : 0000:00:03.0\n"
+                                     "    fe000000-fe0fffff : vfio\n");
+    const auto claimant = bar_claimant(entries, "0000:00:03.0", 0xfe000000, 0x100000);
+    ASSERT_EQ(claimant, "vfio");
+    EXPECT_NE(describe_claimant(*claimant).find("has the device open"), std::string::npos);
+    EXPECT_NE(describe_claimant("vfio-pci").find("mapped or touched this BAR"), std::string::npos);
+    EXPECT_EQ(describe_claimant("ivshmem"), "a driver other than wcbroker holds it");
+}
+
 } // namespace
 } // namespace wcbroker

@@ -143,6 +143,19 @@ int run(const DaemonOptions& options)
         status_timer = loop.add_timer(std::chrono::seconds(5), refresh);
     };
 
+    // A driver's claim on a BAR ends its sysfs mappings in the kernel at
+    // once, with no event to hear: look at /proc/iomem twice a second while
+    // any lease is live (one read per device with leases), and not at all
+    // otherwise.
+    std::function<void()> watch_claims;
+    EventSource claim_timer;
+    watch_claims = [&] {
+        if (broker.has_leases())
+            broker.end_leases_on_claimed_bars();
+        claim_timer = loop.add_timer(std::chrono::milliseconds(500), watch_claims);
+    };
+    watch_claims();
+
     log_info("ready on the " + options.bus + " bus as org.wcbroker.Broker1: " + broker.status());
     sd_notifyf(0, "READY=1\nSTATUS=%s", broker.status().c_str());
     refresh();

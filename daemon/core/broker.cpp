@@ -655,6 +655,34 @@ void Broker::device_changed(const DeviceRecord& record)
     recheck_leases(leases_.on_device(record.facts.address), "the device's facts changed, and the policy");
 }
 
+void Broker::end_leases_on_claimed_bars()
+{
+    if (registry_ == nullptr)
+        return;
+    std::map<std::string, std::vector<std::uint64_t>, std::less<>> by_device;
+    for (const Lease* lease : leases_.all())
+        by_device[lease->address].push_back(lease->id);
+    for (const auto& [address, ids] : by_device) {
+        const DeviceRecord* record = registry_->find(address);
+        if (record == nullptr)
+            continue; // device_removed() ends these
+        const std::vector<std::optional<std::string>> holders = mapper_.claimants(record->facts);
+        for (std::uint64_t id : ids) {
+            const Lease* lease = leases_.find(id);
+            const auto& bars = record->facts.bars;
+            const auto bar = std::find_if(bars.begin(), bars.end(),
+                [&](const BarFacts& facts) { return facts.index == lease->request.bar; });
+            const auto slot = static_cast<std::size_t>(bar - bars.begin());
+            if (slot >= holders.size() || !holders[slot])
+                continue;
+            const std::string holder = *holders[slot];
+            end_lease(id, LeaseEnd::Revoked,
+                "BAR " + std::to_string(lease->request.bar) + " was claimed by " + holder + " ("
+                    + describe_claimant(holder) + "); the kernel revoked the mapping");
+        }
+    }
+}
+
 void Broker::device_removed(const DeviceFacts& last_known, const std::string& reason)
 {
     for (std::uint64_t id : leases_.on_device(last_known.address))

@@ -305,6 +305,23 @@ TEST_F(BrokerTest, NonPrefetchableBarIsRefusedForWriteCombiningAndFineUncached)
     EXPECT_TRUE(contains(first_line(uc), "memtype=uncached-minus"));
 }
 
+// The kernel revokes sysfs mappings of a BAR the moment vfio-pci claims it
+// (on 7.x at any VFIO open of the device): wcbrokerd notices within a
+// second, ends the lease, tells its owner and audits it.
+TEST_F(BrokerTest, AClaimOnALeasedBarRevokesTheLease)
+{
+    Process holder = client({"map", device_a, "2", "0", "4096", "wc", "--hold"}, nobody);
+    ASSERT_TRUE(contains(first_line(holder), "lease="));
+    ASSERT_EQ(holder.read_line(), "holding");
+    pci_.claim_bar_for_vfio(device_a, 2, 0x100000);
+    const std::string revoked = holder.read_line().value_or("");
+    EXPECT_TRUE(contains(revoked, "revoked=BAR 2 was claimed by vfio-pci")) << revoked;
+    EXPECT_EQ(holder.read_line(), "released=0");
+    EXPECT_EQ(holder.wait(), 0);
+    EXPECT_EQ(lease_count(), 0u);
+    EXPECT_TRUE(contains(daemon_log(), "kind=lease-revoked"));
+}
+
 TEST_F(BrokerTest, BarClaimedByVfioIsBusyUntilReleased)
 {
     pci_.claim_bar_for_vfio(device_a, 2, 0x100000);

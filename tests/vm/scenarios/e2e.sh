@@ -160,6 +160,12 @@ vfio=$!
 exec 7>/tmp/vfio.hold
 check "the VFIO user mapped BAR2 through VFIO" wait_for contains /tmp/vfio.log "mapped BAR 2"
 sed 's/^/   | /' /tmp/vfio.log
+say "the claim revoked uid 1000's sysfs mapping of BAR2 in the kernel; wcbrokerd must notice and say so"
+check "the claim ended uid 1000's lease: the client received Revoked" wait_for contains /tmp/alice-wc.log '"event" : "revoked"'
+sed 's/^/   | /' /tmp/alice-wc.log | tail -1
+check "the reason names the claimant ($claimant)" contains /tmp/alice-wc.log "was claimed by $claimant"
+wait $alice_wc
+check "that client exited with status 1 (revoked)" [ $? = 1 ]
 say "kernel: /proc/iomem under BAR2:"
 grep -A1 "$(printf '%x' $((a_bar2)))-" /proc/iomem | sed 's/^/   | /'
 check "/proc/iomem shows $claimant holding BAR2" sh -c "grep -A1 '$(printf '%x' $((a_bar2)))-' /proc/iomem | grep -q ' : $claimant\$'"
@@ -174,12 +180,13 @@ check "the refusal says why (Busy: claimed by $claimant)" sh -c "grep -q 'claime
 exec 7>&-
 wait $vfio
 check "the VFIO user closed the device" contains /tmp/vfio.log closed
-if alice wcbrokerctl acquire --access wc "$A" 2 0x1000 0x1000 >/tmp/again.out 2>&1; then
-    pass "after the VFIO fd closed, write-combining leases work again"
-else
-    fail "after the VFIO fd closed, write-combining leases work again"
-fi
-sed 's/^/   | /' /tmp/again.out
+# The same pattern from the same offset: the host's check of the backing
+# file stays true.
+$ALICE wcbrokerctl acquire --json --access wc --write-pattern "WCBROKER-E2E-" --hold "$A" 2 0x1000 0x1000 \
+    >/tmp/alice-wc.log 2>&1 &
+alice_wc=$!
+check "after the VFIO fd closed, write-combining leases work again" wait_for contains /tmp/alice-wc.log '"event" : "wrote"'
+sed 's/^/   | /' /tmp/alice-wc.log
 
 # --- 8 -------------------------------------------------------------------------------
 step "8. Unbinding device A revokes the lease; the client receives Revoked"

@@ -71,26 +71,44 @@ TEST(PolicyMerge, RedefiningARuleIsAnError)
         "but not redefine them, so pick another name"});
 }
 
-TEST(PolicyMerge, ConflictingModesAreAnErrorButRepeatingOneIsNot)
+TEST(PolicyMerge, ModeInADropInIsAnErrorEvenWhenItAgreesWithTheMainFile)
 {
     const LoadResult conflict =
         load_texts({{"policy.toml", "version = 1\nmode = \"enforce\"\n"}, {"10-x.toml", "version = 1\nmode = \"audit\"\n"}});
     EXPECT_EQ(conflict.policy, nullptr);
     EXPECT_EQ(rendered(conflict), std::vector<std::string>{
-        "10-x.toml:2:8: error: mode: mode = \"audit\" conflicts with mode = \"enforce\" set at policy.toml:2:8; set "
-        "the mode in one file only"});
+        "10-x.toml:2:8: error: mode: mode may be set only in the main policy file policy.toml, not in a drop-in: a "
+        "drop-in adds rules but cannot turn enforcement off"});
 
     const LoadResult same =
         load_texts({{"policy.toml", "version = 1\nmode = \"audit\"\n"}, {"10-x.toml", "version = 1\nmode = \"audit\"\n"}});
-    ASSERT_NE(same.policy, nullptr);
-    EXPECT_EQ(same.policy->mode, EnforcementMode::Audit);
+    EXPECT_EQ(same.policy, nullptr);
 }
 
-TEST(PolicyMerge, ModeFromADropInApplies)
+TEST(PolicyMerge, ADropInCannotTurnAuditModeOn)
 {
     const LoadResult result = load_texts({{"policy.toml", main_policy}, {"10-x.toml", "version = 1\nmode = \"audit\"\n"}});
+    EXPECT_EQ(result.policy, nullptr);
+    EXPECT_EQ(rendered(result), std::vector<std::string>{
+        "10-x.toml:2:8: error: mode: mode may be set only in the main policy file policy.toml, not in a drop-in: a "
+        "drop-in adds rules but cannot turn enforcement off"});
+}
+
+TEST(PolicyMerge, ModeFromTheMainFileApplies)
+{
+    const LoadResult result = load_texts({{"policy.toml", std::string(main_policy).insert(12, "mode = \"audit\"\n")}, {"10-x.toml", dropin_rule("x")}});
     ASSERT_NE(result.policy, nullptr);
     EXPECT_EQ(result.policy->mode, EnforcementMode::Audit);
+}
+
+TEST(PolicyMerge, WithoutAMainFileNoDropInMaySetTheMode)
+{
+    const LoadResult result = load_policy_from_texts({{"/run/wcbroker/policy.d/10-x.toml", "version = 1\nmode = \"audit\"\n"}},
+        "/etc/wcbroker/policy.toml", fake_options());
+    EXPECT_EQ(result.policy, nullptr);
+    EXPECT_EQ(rendered(result), std::vector<std::string>{
+        "/run/wcbroker/policy.d/10-x.toml:2:8: error: mode: mode may be set only in the main policy file "
+        "/etc/wcbroker/policy.toml, not in a drop-in: a drop-in adds rules but cannot turn enforcement off"});
 }
 
 TEST(PolicyMerge, WriteCombineAndUncachedOnTheSamePagesAcrossFilesIsAnError)

@@ -1,5 +1,6 @@
 // Finding and reading policy files. The only I/O the policy library does.
 
+#include "policy-directories.hpp"
 #include "policy-fragment.hpp"
 #include "policy-loader.hpp"
 
@@ -49,13 +50,17 @@ bool check_ownership(const std::string& path, const struct stat& info, Diagnosti
 
 std::optional<std::string> read_policy_file(const std::string& path, Diagnostics& diagnostics)
 {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    // A link would make the file's trust that of wherever it points, which
+    // the directory check did not look at.
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
     if (fd < 0) {
         const int error = errno;
-        std::string message = "cannot open policy file: " + errno_text(error);
-        if (error == ELOOP)
-            message += " (a symbolic link loop)";
-        diagnostics.error({path, 0, 0}, "", std::move(message));
+        if (error == ELOOP) {
+            diagnostics.error({path, 0, 0}, "",
+                "is a symbolic link; policy files are read only as plain files, so copy the file here instead");
+        } else {
+            diagnostics.error({path, 0, 0}, "", "cannot open policy file: " + errno_text(error));
+        }
         return std::nullopt;
     }
     struct stat info {};
@@ -145,7 +150,10 @@ LoadResult read_and_load(const std::vector<std::string>& paths, const std::strin
     const LoadOptions& options, PolicyFileCache* cache)
 {
     std::vector<std::pair<std::string, std::string>> texts;
+    PolicyDirectoryCheck directories;
     for (const std::string& path : paths) {
+        if (!directories.trusted(path, discovery))
+            continue;
         if (auto text = read_policy_file(path, discovery))
             texts.emplace_back(path, std::move(*text));
     }

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 namespace wcbroker::test {
 namespace {
@@ -190,6 +191,64 @@ TEST_F(PolicyDirectories, NoFilesAtAllIsAnEmptyPolicy)
     EXPECT_TRUE(result.files.empty());
 }
 
+TEST_F(PolicyDirectories, AWorldWritableDropInDirectoryIsRefused)
+{
+    write("etc/policy.toml", main_policy);
+    write("run/policy.d/10-a.toml", dropin_rule("a"));
+    ::chmod((root_ / "run" / "policy.d").c_str(), 0777);
+    const LoadResult result = load_policy(sources(), fake_options());
+    EXPECT_EQ(result.policy, nullptr);
+    EXPECT_EQ(rendered(result), std::vector<std::string>{
+        (root_ / "run/policy.d/10-a.toml").string() + ": error: the directory " + (root_ / "run/policy.d").string()
+        + " holding it is writable by group or others (mode 0777), who could replace the policy file; run chmod "
+          "go-w on it"});
+}
+
+TEST_F(PolicyDirectories, AGroupWritableAncestorIsRefused)
+{
+    write("etc/policy.toml", main_policy);
+    ::chmod(root_.c_str(), 0770);
+    const LoadResult result = load_policy(sources(), fake_options());
+    EXPECT_EQ(result.policy, nullptr);
+    EXPECT_EQ(rendered(result), std::vector<std::string>{
+        (root_ / "etc/policy.toml").string() + ": error: the directory " + root_.string()
+        + " above it is writable by group or others (mode 0770), who could replace the policy file; run chmod go-w "
+          "on it"});
+}
+
+TEST_F(PolicyDirectories, AnAncestorOwnedBySomeoneElseIsRefused)
+{
+    if (::geteuid() != 0)
+        GTEST_SKIP() << "needs root to give a directory away";
+    write("etc/policy.toml", main_policy);
+    ASSERT_EQ(::chown((root_ / "etc").c_str(), 1000, 1000), 0);
+    const LoadResult result = load_policy(sources(), fake_options());
+    EXPECT_EQ(result.policy, nullptr);
+    EXPECT_EQ(rendered(result), std::vector<std::string>{
+        (root_ / "etc/policy.toml").string() + ": error: the directory " + (root_ / "etc").string()
+        + " holding it is owned by uid 1000, who could replace the policy file; chown root"});
+}
+
+TEST_F(PolicyDirectories, AStickyWorldWritableAncestorLikeTmpIsFine)
+{
+    write("etc/policy.toml", main_policy);
+    ::chmod(root_.c_str(), 01777);
+    const LoadResult result = load_policy(sources(), fake_options());
+    EXPECT_NE(result.policy, nullptr) << ::testing::PrintToString(rendered(result));
+}
+
+TEST_F(PolicyDirectories, ASymlinkedPolicyFileIsRefused)
+{
+    write("etc/policy.toml", main_policy);
+    write("run/real.toml", dropin_rule("a"));
+    fs::create_symlink(root_ / "run" / "real.toml", root_ / "run" / "policy.d" / "10-a.toml");
+    const LoadResult result = load_policy(sources(), fake_options());
+    EXPECT_EQ(result.policy, nullptr);
+    EXPECT_EQ(rendered(result), std::vector<std::string>{
+        (root_ / "run/policy.d/10-a.toml").string()
+        + ": error: is a symbolic link; policy files are read only as plain files, so copy the file here instead"});
+}
+
 TEST_F(PolicyDirectories, SameDropInNameInTwoDirectoriesIsAnError)
 {
     write("etc/policy.toml", main_policy);
@@ -213,13 +272,13 @@ TEST_F(PolicyDirectories, WorldWritableFileIsRefused)
               "it; run chmod go-w on it"});
 }
 
-TEST_F(PolicyDirectories, SymlinkLoopIsReportedWithItsCause)
+TEST_F(PolicyDirectories, SymlinkLoopIsRefusedLikeAnyLink)
 {
     fs::create_symlink(root_ / "etc/policy.d/loop.toml", root_ / "etc/policy.d/loop.toml");
     const LoadResult result = load_policy(sources(), fake_options());
     EXPECT_EQ(result.policy, nullptr);
     EXPECT_EQ(rendered(result), std::vector<std::string>{(root_ / "etc/policy.d/loop.toml").string()
-            + ": error: cannot open policy file: Too many levels of symbolic links (a symbolic link loop)"});
+            + ": error: is a symbolic link; policy files are read only as plain files, so copy the file here instead"});
 }
 
 TEST_F(PolicyDirectories, DirectoryInPlaceOfAFileIsRefused)

@@ -1,6 +1,7 @@
 // udev rules that bind the devices a policy names to vfio-pci when they
-// appear, the way driverctl does: set driver_override, take the device from
-// any driver that already claimed it, and have the kernel probe it again.
+// appear, the way driverctl does: set driver_override and have the kernel
+// probe a driverless device; only when asked, take a device from the driver
+// that already claimed it.
 //
 // Only what udev can match exactly is turned into rules. A selector that
 // would match more devices in udev than in the policy is left out, with the
@@ -21,7 +22,13 @@ struct AutobindRules {
     std::vector<std::string> skipped;  // one line per selector left out, and why
 };
 
-AutobindRules make_autobind_rules(const Policy& policy);
+struct AutobindOptions {
+    // Take a device from a driver that already claimed it. Off by default:
+    // that driver may be serving the host (storage, the management NIC).
+    bool unbind_bound_drivers = false;
+};
+
+AutobindRules make_autobind_rules(const Policy& policy, const AutobindOptions& options = {});
 
 // The glob udev's ATTR{class} match needs for "class & mask == value & mask":
 // one character per hex digit of "0xCCCCCC", a bracket set where the mask

@@ -13,7 +13,8 @@
 namespace wcbroker::cli {
 namespace {
 
-constexpr const char* help_text = R"(Usage: wcbrokerctl autobind-rules [--policy-dir DIR] [--output FILE] [--json] [FILE...]
+constexpr const char* help_text = R"(Usage: wcbrokerctl autobind-rules [--policy-dir DIR] [--output FILE] [--json]
+                                  [--unbind-bound-drivers] [FILE...]
 
 Print udev rules that bind every PCI device the policy's rules select to
 vfio-pci when it appears, at boot or on hotplug (driver_override, as
@@ -24,9 +25,11 @@ is off unless you install the output:
   udevadm control --reload && udevadm trigger --subsystem-match=pci --action=add
 
 A selector udev cannot match exactly (by IOMMU group, for a driver other
-than vfio-pci, or with neither a vendor id nor an address) is left out and
-named on standard error: an over-broad rule could take a disk or the
-management NIC away from the host.
+than vfio-pci), or too broad to bind safely (neither an address nor, besides
+the vendor id, a device id or a class), is left out and named on standard
+error: an over-broad rule could take a disk or the management NIC away from
+the host. A device another driver already claimed is left alone unless
+--unbind-bound-drivers is given.
 
 The policy is read as by check-policy: the system locations, --policy-dir
 DIR, or the FILEs given.
@@ -36,6 +39,9 @@ Options:
   --output FILE      write the rules to FILE (replaced atomically) instead of
                      standard output
   --json             print {"rules": TEXT, "bound": N, "skipped": [...]}
+  --unbind-bound-drivers
+                     also take a matching device from a driver that already
+                     claimed it (unbind, then probe for vfio-pci)
   -h, --help         show this help
 
 Exit status: 0 rules written, 1 the policy is invalid, 2 usage error,
@@ -49,7 +55,9 @@ int run_autobind_rules(int argc, char** argv)
     PolicyChoice choice;
     std::optional<std::string> output;
     bool json = false;
+    AutobindOptions autobind;
     static const struct option options[] = {
+        {"unbind-bound-drivers", no_argument, nullptr, 'u'},
         {"policy-dir", required_argument, nullptr, 'p'},
         {"output", required_argument, nullptr, 'o'},
         {"json", no_argument, nullptr, 'j'},
@@ -67,6 +75,9 @@ int run_autobind_rules(int argc, char** argv)
             break;
         case 'j':
             json = true;
+            break;
+        case 'u':
+            autobind.unbind_bound_drivers = true;
             break;
         case 'h':
             std::fputs(help_text, stdout);
@@ -86,7 +97,7 @@ int run_autobind_rules(int argc, char** argv)
         return exit_no;
     }
 
-    const AutobindRules rules = make_autobind_rules(*loaded.policy);
+    const AutobindRules rules = make_autobind_rules(*loaded.policy, autobind);
     for (const std::string& line : rules.skipped)
         std::fprintf(stderr, "wcbrokerctl autobind-rules: %s\n", line.c_str());
     if (output) {

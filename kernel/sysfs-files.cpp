@@ -10,9 +10,11 @@
 
 namespace wcbroker {
 
-std::optional<std::string> read_text_file(const std::string& path, std::size_t limit)
+namespace {
+
+// Reads and closes fd.
+std::optional<std::string> read_and_close(int fd, std::size_t limit)
 {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
     if (fd < 0)
         return std::nullopt;
     std::string text;
@@ -40,9 +42,8 @@ std::optional<std::string> read_text_file(const std::string& path, std::size_t l
     return text;
 }
 
-std::optional<std::string> read_attribute(const std::string& path)
+std::optional<std::string> first_line(std::optional<std::string> text)
 {
-    auto text = read_text_file(path, 4096);
     if (!text)
         return std::nullopt;
     const auto newline = text->find('\n');
@@ -51,15 +52,42 @@ std::optional<std::string> read_attribute(const std::string& path)
     return text;
 }
 
-std::optional<std::string> read_link_name(const std::string& path)
+std::optional<std::string> last_component(const char* target, ssize_t n)
 {
-    char target[PATH_MAX];
-    const ssize_t n = ::readlink(path.c_str(), target, sizeof target - 1);
     if (n < 0)
         return std::nullopt;
     std::string link(target, static_cast<std::size_t>(n));
     const auto slash = link.rfind('/');
     return slash == std::string::npos ? link : link.substr(slash + 1);
+}
+
+} // namespace
+
+std::optional<std::string> read_text_file(const std::string& path, std::size_t limit)
+{
+    return read_and_close(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY), limit);
+}
+
+std::optional<std::string> read_attribute(const std::string& path)
+{
+    return first_line(read_text_file(path, 4096));
+}
+
+std::optional<std::string> read_attribute_at(int dir_fd, const char* name)
+{
+    return first_line(read_and_close(::openat(dir_fd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW), 4096));
+}
+
+std::optional<std::string> read_link_name(const std::string& path)
+{
+    char target[PATH_MAX];
+    return last_component(target, ::readlink(path.c_str(), target, sizeof target - 1));
+}
+
+std::optional<std::string> read_link_name_at(int dir_fd, const char* name)
+{
+    char target[PATH_MAX];
+    return last_component(target, ::readlinkat(dir_fd, name, target, sizeof target - 1));
 }
 
 std::optional<std::vector<std::string>> list_directory(const std::string& path)

@@ -17,6 +17,11 @@ std::optional<std::string> read_attribute(const std::string& path);
 // The last component of a symlink's target ("../../bus/pci/drivers/vfio-pci" -> "vfio-pci").
 std::optional<std::string> read_link_name(const std::string& path);
 
+// The same two, for NAME in an open directory: a device directory opened
+// once keeps naming that device, whatever appears at its path later.
+std::optional<std::string> read_attribute_at(int dir_fd, const char* name);
+std::optional<std::string> read_link_name_at(int dir_fd, const char* name);
+
 // Names in a directory, "." and ".." excluded, sorted; nullopt with errno set.
 std::optional<std::vector<std::string>> list_directory(const std::string& path);
 

@@ -221,14 +221,21 @@ Decision evaluate_by_scan(const Policy& policy, const DeviceFacts& facts, const 
     return decision;
 }
 
-Explanation explain(const Policy& policy, const Decision& decision, const DeviceFacts& facts,
-    const CallerIdentity& caller, const AccessRequest& request)
+ExplainDetail explain_detail_for(const CallerIdentity& caller)
 {
+    return caller.uid == 0 ? ExplainDetail::Full : ExplainDetail::VerdictAndRuleName;
+}
+
+Explanation explain(const Policy& policy, const Decision& decision, const DeviceFacts& facts,
+    const CallerIdentity& caller, const AccessRequest& request, ExplainDetail detail)
+{
+    const bool full = detail == ExplainDetail::Full;
+    auto rule_name = [full](const Rule& rule) { return full ? rule.label() : "'" + rule.name + "'"; };
     Explanation explanation;
     switch (decision.refusal) {
     case Refusal::None:
-        explanation.reason = "rule " + decision.rule()->label() + " grants " + describe_request(facts, request) + " to "
-            + describe_caller(caller);
+        explanation.reason = "rule " + rule_name(*decision.rule()) + " grants " + describe_request(facts, request)
+            + " to " + describe_caller(caller);
         return explanation;
     case Refusal::NoSuchBar:
         explanation.reason = "device " + facts.address + " has no BAR " + std::to_string(request.bar);
@@ -240,10 +247,13 @@ Explanation explain(const Policy& policy, const Decision& decision, const Device
         break;
     case Refusal::NoRule:
         explanation.reason = "no rule grants " + describe_request(facts, request) + " to " + describe_caller(caller);
-        if (decision.nearest != nullptr) {
+        if (decision.nearest != nullptr && full) {
             explanation.nearest_mismatch =
                 mismatch_text(policy, *decision.nearest, facts, *facts.bar(request.bar), caller, request);
             explanation.reason += "; nearest is rule " + decision.nearest->label() + ": " + explanation.nearest_mismatch;
+        } else if (decision.nearest != nullptr) {
+            explanation.reason += "; nearest is rule '" + decision.nearest->name
+                + "' (what it lacks is shown to root and in the audit log)";
         }
         break;
     }

@@ -66,7 +66,19 @@ Decision evaluate(const Policy& policy, const DeviceFacts& facts, const CallerId
 Decision evaluate_by_scan(const Policy& policy, const DeviceFacts& facts, const CallerIdentity& caller,
     const AccessRequest& request);
 
+// How much of the policy an explanation may show. The nearest rule's
+// mismatch names the uids, groups, units and cgroups it trusts, and a rule's
+// location names the policy files: that is for root and the audit log. A
+// caller who is not root learns the verdict and the rule's name.
+enum class ExplainDetail {
+    Full,
+    VerdictAndRuleName,
+};
+
 Explanation explain(const Policy& policy, const Decision& decision, const DeviceFacts& facts,
-    const CallerIdentity& caller, const AccessRequest& request);
+    const CallerIdentity& caller, const AccessRequest& request, ExplainDetail detail = ExplainDetail::Full);
+
+// Full for root, VerdictAndRuleName for everybody else.
+ExplainDetail explain_detail_for(const CallerIdentity& caller);
 
 } // namespace wcbroker

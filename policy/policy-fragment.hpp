@@ -51,8 +51,9 @@ PolicyFragment parse_policy_file(const std::string& file, std::string_view text,
     Diagnostics& diagnostics);
 
 // Resolves names with options.names and reports unknown ones as errors or
-// warnings per options.unknown_names_are_errors.
+// warnings per options.unknown_names_are_errors. Only the fragment of
+// `main_file` may set the mode.
 std::shared_ptr<const Policy> merge_policy_fragments(const std::vector<const PolicyFragment*>& fragments,
-    const LoadOptions& options, Diagnostics& diagnostics);
+    const std::string& main_file, const LoadOptions& options, Diagnostics& diagnostics);
 
 } // namespace wcbroker

@@ -56,7 +56,7 @@ public:
 
 private:
     friend LoadResult load_policy_from_texts(const std::vector<std::pair<std::string, std::string>>&,
-        const LoadOptions&, PolicyFileCache*);
+        const std::string&, const LoadOptions&, PolicyFileCache*);
     std::vector<std::unique_ptr<Entry>> entries_;
     std::size_t hits_ = 0;
 };
@@ -70,13 +70,20 @@ PolicySources policy_sources_in(const std::string& dir);
 
 LoadResult load_policy(const PolicySources& sources, const LoadOptions& options, PolicyFileCache* cache = nullptr);
 
-// Exactly these files, merged in the order given.
+// Exactly these files, merged in the order given; the first is the main
+// file, the only one that may set `mode`.
 LoadResult load_policy_files(const std::vector<std::string>& paths, const LoadOptions& options,
     PolicyFileCache* cache = nullptr);
 
 // The same, from (file name, contents) pairs already in memory, merged in the
-// given order. Used by tests, the fuzzer, and load_policy itself.
+// given order, the first being the main file. Used by tests, the fuzzer, and
+// load_policy_files.
 LoadResult load_policy_from_texts(const std::vector<std::pair<std::string, std::string>>& files,
     const LoadOptions& options, PolicyFileCache* cache = nullptr);
+
+// As above, naming the main file, which need not be among `files` (a policy
+// may consist of drop-ins only, and then none of them may set the mode).
+LoadResult load_policy_from_texts(const std::vector<std::pair<std::string, std::string>>& files,
+    const std::string& main_file, const LoadOptions& options, PolicyFileCache* cache = nullptr);
 
 } // namespace wcbroker

@@ -62,8 +62,9 @@ bool is_all_digits(std::string_view text)
 
 class Merger {
 public:
-    Merger(const LoadOptions& options, Diagnostics& diagnostics)
+    Merger(const LoadOptions& options, const std::string& main_file, Diagnostics& diagnostics)
         : options_(options)
+        , main_file_(main_file)
         , names_(options.names != nullptr ? *options.names : system_names_)
         , diagnostics_(diagnostics)
         , policy_(std::make_shared<Policy>())
@@ -84,6 +85,7 @@ private:
     void check_access_conflicts();
 
     const LoadOptions& options_;
+    const std::string& main_file_;
     SystemNameResolver system_names_;
     const NameResolver& names_;
     Diagnostics& diagnostics_;
@@ -91,7 +93,6 @@ private:
     // One NSS lookup per distinct name per load, however many rules use it.
     std::unordered_map<std::string, std::optional<uid_t>> user_ids_;
     std::unordered_map<std::string, std::optional<gid_t>> group_ids_;
-    std::optional<SourceLocation> mode_where_;
     std::unordered_map<std::string, std::size_t> selector_by_name_;
     std::unordered_map<std::string, std::size_t> inline_selector_by_identity_;
     std::set<std::string> invalid_selectors_;
@@ -121,17 +122,16 @@ void Merger::merge_mode(const PolicyFragment& fragment)
 {
     if (!fragment.mode)
         return;
-    if (!mode_where_) {
-        policy_->mode = *fragment.mode;
-        mode_where_ = fragment.mode_where;
+    // Audit mode lets every denial through, so whoever can write a drop-in
+    // (a runtime one in /run included) could open every served device to
+    // every user. Only the file root keeps in /etc decides it.
+    if (fragment.file != main_file_) {
+        diagnostics_.error(fragment.mode_where, "mode",
+            "mode may be set only in the main policy file " + main_file_
+                + ", not in a drop-in: a drop-in adds rules but cannot turn enforcement off");
         return;
     }
-    if (policy_->mode != *fragment.mode) {
-        diagnostics_.error(fragment.mode_where, "mode",
-            "mode = \"" + std::string(enforcement_mode_name(*fragment.mode)) + "\" conflicts with mode = \""
-                + std::string(enforcement_mode_name(policy_->mode)) + "\" set at " + mode_where_->to_string()
-                + "; set the mode in one file only");
-    }
+    policy_->mode = *fragment.mode;
 }
 
 void Merger::merge_selectors(const PolicyFragment& fragment)
@@ -300,9 +300,9 @@ void Merger::check_access_conflicts()
 } // namespace
 
 std::shared_ptr<const Policy> merge_policy_fragments(const std::vector<const PolicyFragment*>& fragments,
-    const LoadOptions& options, Diagnostics& diagnostics)
+    const std::string& main_file, const LoadOptions& options, Diagnostics& diagnostics)
 {
-    return Merger(options, diagnostics).merge(fragments);
+    return Merger(options, main_file, diagnostics).merge(fragments);
 }
 
 } // namespace wcbroker

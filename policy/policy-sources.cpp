@@ -1,5 +1,6 @@
 // Finding and reading policy files. The only I/O the policy library does.
 
+#include "policy-directories.hpp"
 #include "policy-fragment.hpp"
 #include "policy-loader.hpp"
 
@@ -49,13 +50,17 @@ bool check_ownership(const std::string& path, const struct stat& info, Diagnosti
 
 std::optional<std::string> read_policy_file(const std::string& path, Diagnostics& diagnostics)
 {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    // A link would make the file's trust that of wherever it points, which
+    // the directory check did not look at.
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
     if (fd < 0) {
         const int error = errno;
-        std::string message = "cannot open policy file: " + errno_text(error);
-        if (error == ELOOP)
-            message += " (a symbolic link loop)";
-        diagnostics.error({path, 0, 0}, "", std::move(message));
+        if (error == ELOOP) {
+            diagnostics.error({path, 0, 0}, "",
+                "is a symbolic link; policy files are read only as plain files, so copy the file here instead");
+        } else {
+            diagnostics.error({path, 0, 0}, "", "cannot open policy file: " + errno_text(error));
+        }
         return std::nullopt;
     }
     struct stat info {};
@@ -141,15 +146,18 @@ PolicySources policy_sources_in(const std::string& dir)
 
 namespace {
 
-LoadResult read_and_load(const std::vector<std::string>& paths, Diagnostics discovery, const LoadOptions& options,
-    PolicyFileCache* cache)
+LoadResult read_and_load(const std::vector<std::string>& paths, const std::string& main_file, Diagnostics discovery,
+    const LoadOptions& options, PolicyFileCache* cache)
 {
     std::vector<std::pair<std::string, std::string>> texts;
+    PolicyDirectoryCheck directories;
     for (const std::string& path : paths) {
+        if (!directories.trusted(path, discovery))
+            continue;
         if (auto text = read_policy_file(path, discovery))
             texts.emplace_back(path, std::move(*text));
     }
-    LoadResult result = load_policy_from_texts(texts, options, cache);
+    LoadResult result = load_policy_from_texts(texts, main_file, options, cache);
     for (const Diagnostic& diagnostic : discovery.all()) {
         if (diagnostic.severity == Severity::Error)
             result.diagnostics.error(diagnostic.where, diagnostic.key, diagnostic.message);
@@ -172,12 +180,12 @@ LoadResult load_policy(const PolicySources& sources, const LoadOptions& options,
         paths.push_back(sources.main_file);
     for (std::string& dropin : list_dropins(sources.dropin_dirs, discovery))
         paths.push_back(std::move(dropin));
-    return read_and_load(paths, std::move(discovery), options, cache);
+    return read_and_load(paths, sources.main_file, std::move(discovery), options, cache);
 }
 
 LoadResult load_policy_files(const std::vector<std::string>& paths, const LoadOptions& options, PolicyFileCache* cache)
 {
-    return read_and_load(paths, Diagnostics(), options, cache);
+    return read_and_load(paths, paths.empty() ? std::string() : paths.front(), Diagnostics(), options, cache);
 }
 
 struct PolicyFileCache::Entry {
@@ -198,6 +206,12 @@ std::size_t PolicyFileCache::size() const
 
 LoadResult load_policy_from_texts(const std::vector<std::pair<std::string, std::string>>& files,
     const LoadOptions& options, PolicyFileCache* cache)
+{
+    return load_policy_from_texts(files, files.empty() ? std::string() : files.front().first, options, cache);
+}
+
+LoadResult load_policy_from_texts(const std::vector<std::pair<std::string, std::string>>& files,
+    const std::string& main_file, const LoadOptions& options, PolicyFileCache* cache)
 {
     LoadResult result;
     // Parses land here when there is no cache to keep them in.
@@ -230,7 +244,7 @@ LoadResult load_policy_from_texts(const std::vector<std::pair<std::string, std::
     std::vector<const PolicyFragment*> fragments;
     for (const PolicyFileCache::Entry* entry : used)
         fragments.push_back(&entry->fragment);
-    result.policy = merge_policy_fragments(fragments, options, result.diagnostics);
+    result.policy = merge_policy_fragments(fragments, main_file, options, result.diagnostics);
     if (result.diagnostics.has_errors())
         result.policy = nullptr;
     result.diagnostics.sort(result.files);

@@ -229,7 +229,11 @@ Expected<AcquireGrant> Broker::acquire(const Caller& caller, const AcquireArgume
     };
     if (!verdict.allowed) {
         audit_acquire(AuditKind::AcquireDenied, caller, request, "denied: " + reason, decision_fields);
-        return denied(reason);
+        if (explain_detail_for(caller.identity) == ExplainDetail::Full)
+            return denied(reason);
+        return denied(wcbroker::explain(*policy, decision, record.facts, caller.identity, request.request,
+            ExplainDetail::VerdictAndRuleName)
+                          .reason);
     }
 
     auto fail = [&](BrokerError error) -> Expected<AcquireGrant> {
@@ -338,7 +342,8 @@ Expected<ExplainAnswer> Broker::explain(const Caller& caller, const RequestArgum
     const DeviceFacts& facts = (*device)->facts;
     const std::shared_ptr<const Policy> policy = store_.current();
     const Decision decision = evaluate(*policy, facts, caller.identity, validated->request);
-    const Explanation words = wcbroker::explain(*policy, decision, facts, caller.identity, validated->request);
+    const Explanation words = wcbroker::explain(*policy, decision, facts, caller.identity, validated->request,
+        explain_detail_for(caller.identity));
 
     ExplainAnswer answer;
     // The policy's verdict, as the offline explain gives it; in audit mode
@@ -346,7 +351,7 @@ Expected<ExplainAnswer> Broker::explain(const Caller& caller, const RequestArgum
     answer.allowed = decision.allowed;
     answer.reason = words.reason;
     if (const Rule* rule = decision.rule() != nullptr ? decision.rule() : decision.nearest)
-        answer.rule = rule->label();
+        answer.rule = explain_detail_for(caller.identity) == ExplainDetail::Full ? rule->label() : "'" + rule->name + "'";
     if (!answer.allowed)
         return answer;
     // The policy allows it; would the kernel side serve it?

@@ -1,11 +1,13 @@
 #include "udev-monitor.hpp"
 
+#include "log.hpp"
 #include "sysfs-files.hpp"
 
 #include <cerrno>
 #include <cstring>
 #include <libudev.h>
 #include <stdexcept>
+#include <sys/socket.h>
 
 namespace wcbroker {
 namespace {
@@ -19,6 +21,21 @@ std::string safe(const char* text)
 }
 
 } // namespace
+
+std::optional<std::string> receive_buffer_warning(const ReceiveBuffer& buffer)
+{
+    if (buffer.granted_bytes >= buffer.requested_bytes)
+        return std::nullopt;
+    std::string text = "uevent receive buffer: asked for " + std::to_string(buffer.requested_bytes >> 20)
+        + " MiB, got " + std::to_string(buffer.granted_bytes >> 10) + " KiB";
+    if (buffer.error != 0)
+        text += std::string(" (") + std::strerror(buffer.error) + ")";
+    text += "; more needs CAP_NET_ADMIN, which the unit does not grant, or a larger net.core.rmem_max. About "
+        + std::to_string(buffer.granted_bytes / uevent_buffer_cost_bytes)
+        + " uevents fit: a larger burst while the daemon is busy overflows, and every PCI device is then "
+          "re-read from sysfs (correct, only slower)";
+    return text;
+}
 
 std::optional<UdevSource> parse_udev_source(std::string_view text)
 {
@@ -59,7 +76,14 @@ UdevMonitor::UdevMonitor(UdevSource source, const std::string& udev_control_sock
     }
     udev_monitor_filter_add_match_subsystem_devtype(monitor_, "pci", nullptr);
     udev_monitor_filter_add_match_subsystem_devtype(monitor_, "vfio", nullptr);
-    udev_monitor_set_receive_buffer_size(monitor_, receive_buffer_bytes);
+    receive_buffer_.requested_bytes = receive_buffer_bytes;
+    if (int r = udev_monitor_set_receive_buffer_size(monitor_, receive_buffer_bytes); r < 0)
+        receive_buffer_.error = -r;
+    socklen_t length = sizeof receive_buffer_.granted_bytes;
+    if (::getsockopt(udev_monitor_get_fd(monitor_), SOL_SOCKET, SO_RCVBUF, &receive_buffer_.granted_bytes, &length) != 0)
+        receive_buffer_.granted_bytes = 0;
+    if (auto warning = receive_buffer_warning(receive_buffer_))
+        log_warning(*warning);
     if (int r = udev_monitor_enable_receiving(monitor_); r < 0) {
         udev_monitor_unref(monitor_);
         udev_unref(udev_);

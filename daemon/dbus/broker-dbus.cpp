@@ -98,7 +98,11 @@ private:
     std::string Version() override { return WCBROKER_VERSION; }
     uint64_t PolicyGeneration() override { return broker_.policy().generation(); }
     std::string PolicyMode() override { return std::string(enforcement_mode_name(broker_.policy().current()->mode)); }
-    std::vector<std::string> PolicyFiles() override { return broker_.policy().current()->files; }
+    // Always empty. Where the policy lives is root's business, and a
+    // property getter cannot tell who asks: sdbus-c++ 1.2 gives it no
+    // message (getCurrentlyProcessedMessage() is null there). Root finds the
+    // files in the policy-reloaded audit record and with check-policy.
+    std::vector<std::string> PolicyFiles() override { return {}; }
     std::string UdevSource() override { return std::string(udev_source_name(tracker_.source())); }
     std::vector<sdbus::Struct<std::string, bool, std::string>> KernelCapabilities() override
     {
@@ -218,8 +222,9 @@ void BrokerDbus::policy_reloaded(std::uint64_t generation)
 {
     queue_signal([this, generation] {
         manager_->emitPolicyReloaded(generation);
+        // Not PolicyFiles: it no longer changes (always empty, see above).
         manager_->emitPropertiesChangedSignal(org::wcbroker::Broker1_adaptor::INTERFACE_NAME,
-            {"PolicyGeneration", "PolicyMode", "PolicyFiles"});
+            {"PolicyGeneration", "PolicyMode"});
     });
 }
 

@@ -220,6 +220,10 @@ TEST(AutobindRules, WritesTheRulesFileOnlyForAValidPolicy)
         std::string::npos)
         << text.str();
     EXPECT_EQ(ctl({"autobind-rules", examples + "/ena-llq.toml"}).out, text.str());
+    EXPECT_EQ(text.str().find("/unbind"), std::string::npos) << text.str();
+    r = ctl({"autobind-rules", "--unbind-bound-drivers", examples + "/ena-llq.toml"});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.out.find("driver/unbind"), std::string::npos) << r.out;
 
     // A broken policy writes nothing and says why.
     const std::string broken = out.write("broken.toml", "version = 1\n[[rule]]\nbar = \"two\"\n");

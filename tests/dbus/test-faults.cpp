@@ -303,7 +303,16 @@ const BrokenPolicy broken_policies[] = {
             fs::remove(p);
             fs::create_symlink(p.filename(), p);
         },
-        "a symbolic link loop"},
+        "is a symbolic link"},
+    {"symlink-to-a-valid-copy",
+        [](const fs::path& p) {
+            fs::path copy = p;
+            copy += ".real";
+            fs::copy_file(p, copy);
+            fs::remove(p);
+            fs::create_symlink(copy.filename(), p);
+        },
+        "is a symbolic link"},
     {"directory",
         [](const fs::path& p) {
             fs::remove(p);

@@ -36,6 +36,17 @@ else
     failures=$((failures + 1))
 fi
 
+# The daemon only opens PCI resource files read-write; CPU and memory
+# hotplug (/sys/devices/system) and virtual devices stay read-only.
+for read_only in /sys/devices/system /sys/devices/virtual; do
+    if grep -Eq "^ReadOnlyPaths=(.* )?-?$read_only( |\$)" "$installed_unit"; then
+        echo "PASS: $read_only is read-only for the daemon"
+    else
+        echo "FAIL: $read_only is writable for the daemon (ReadWritePaths=/sys/devices without ReadOnlyPaths=$read_only)"
+        failures=$((failures + 1))
+    fi
+done
+
 report=$(systemd-analyze security --offline=yes --no-pager "$installed_unit" 2>&1) || true
 score=$(sed -n 's/.*Overall exposure level for wcbrokerd.service: \([0-9.]*\).*/\1/p' <<<"$report")
 if [[ -z "$score" ]]; then

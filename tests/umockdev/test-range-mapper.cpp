@@ -182,5 +182,41 @@ TEST_F(RangeMapperTest, DeviceGoneBetweenLookupAndOpen)
     EXPECT_EQ(mapped.error().kind, ErrorKind::NoSuchDevice);
 }
 
+TEST_F(RangeMapperTest, DriverSwappedBetweenDecisionAndOpenHandsOutNothing)
+{
+    const DeviceRecord snapshot = record("0000:00:03.0");
+    pci_.rebind("0000:00:03.0", "ivshmem", /*send_events=*/false);
+    auto mapped = mapper_.map(snapshot.facts, snapshot.generation, {2, 0, 0x1000, Access::WriteCombine}, false);
+    ASSERT_FALSE(mapped);
+    EXPECT_EQ(mapped.error().kind, ErrorKind::NoSuchDevice);
+    EXPECT_NE(mapped.error().message.find("it is 1af4:1110 on ivshmem"), std::string::npos) << mapped.error().message;
+}
+
+TEST_F(RangeMapperTest, DeviceRecreatedAsAnotherBetweenDecisionAndOpenHandsOutNothing)
+{
+    const DeviceRecord snapshot = record("0000:00:03.0");
+    pci_.remove("0000:00:03.0");
+    FakeDevice other = ivshmem("0000:00:03.0", 9);
+    other.vendor = 0x8086;
+    other.device = 0x154c; // an X710 VF, say
+    pci_.add(other);
+    auto mapped = mapper_.map(snapshot.facts, snapshot.generation, {2, 0, 0x1000, Access::WriteCombine}, false);
+    ASSERT_FALSE(mapped);
+    EXPECT_EQ(mapped.error().kind, ErrorKind::NoSuchDevice);
+    EXPECT_NE(mapped.error().message.find("it was 1af4:1110 on vfio-pci, it is 8086:154c on vfio-pci"),
+        std::string::npos)
+        << mapped.error().message;
+}
+
+TEST_F(RangeMapperTest, UnboundBetweenDecisionAndOpenHandsOutNothing)
+{
+    const DeviceRecord snapshot = record("0000:00:04.0");
+    pci_.rebind("0000:00:04.0", "", /*send_events=*/false);
+    auto mapped = mapper_.map(snapshot.facts, snapshot.generation, {0, 0, 0x1000, Access::Uncached}, false);
+    ASSERT_FALSE(mapped);
+    EXPECT_EQ(mapped.error().kind, ErrorKind::NoSuchDevice);
+    EXPECT_NE(mapped.error().message.find("on no driver"), std::string::npos) << mapped.error().message;
+}
+
 } // namespace
 } // namespace wcbroker::test

@@ -223,6 +223,56 @@ users = ["alice"]
     EXPECT_NE(rules.text.find("nothing is bound"), std::string::npos);
 }
 
+TEST(AutobindRules, AVendorAloneIsTooBroadToBind)
+{
+    const LoadResult loaded = load_text(R"(
+version = 1
+[selector.every-intel]
+vendor = 0x8086
+[selector.every-intel-of-a-subsystem]
+vendor = 0x8086
+subsystem_vendor = 0x8086
+[selector.intel-x710]
+vendor = 0x8086
+device = 0x1572
+[[rule]]
+name = "intel"
+devices = ["every-intel", "every-intel-of-a-subsystem", "intel-x710"]
+bar = 0
+ranges = "all"
+access = "uncached"
+users = ["alice"]
+)");
+    ASSERT_TRUE(loaded.policy) << ::testing::PrintToString(rendered(loaded));
+    const auto rules = make_autobind_rules(*loaded.policy);
+    EXPECT_EQ(rules.selectors_bound, 1u);
+    ASSERT_EQ(rules.skipped.size(), 2u);
+    EXPECT_NE(rules.skipped[0].find("\"every-intel\""), std::string::npos);
+    EXPECT_NE(rules.skipped[0].find("names only a vendor"), std::string::npos);
+    EXPECT_NE(rules.skipped[1].find("\"every-intel-of-a-subsystem\""), std::string::npos);
+    const auto lines = match_lines(rules.text);
+    ASSERT_EQ(lines.size(), 1u) << rules.text;
+    EXPECT_NE(rules.text.find(R"(ATTR{vendor}=="0x8086", ATTR{device}=="0x1572", GOTO="wcbroker_autobind")"),
+        std::string::npos)
+        << rules.text;
+}
+
+TEST(AutobindRules, ABoundDriverIsLeftAloneUnlessAskedFor)
+{
+    const LoadResult loaded = load_text("version = 1\n");
+    ASSERT_TRUE(loaded.policy) << ::testing::PrintToString(rendered(loaded));
+    const std::string by_default = make_autobind_rules(*loaded.policy).text;
+    EXPECT_EQ(by_default.find("/unbind"), std::string::npos) << by_default;
+    EXPECT_NE(by_default.find("if [ ! -e /sys/bus/pci/devices/$kernel/driver ]; then echo $kernel > "
+                              "/sys/bus/pci/drivers_probe; fi"),
+        std::string::npos)
+        << by_default;
+
+    const std::string taking = make_autobind_rules(*loaded.policy, {.unbind_bound_drivers = true}).text;
+    EXPECT_NE(taking.find("echo $kernel > /sys/bus/pci/devices/$kernel/driver/unbind"), std::string::npos) << taking;
+    EXPECT_NE(taking.find("--unbind-bound-drivers"), std::string::npos);
+}
+
 TEST(AutobindRules, InlineSelectorsAreNamedByTheirRule)
 {
     const LoadResult loaded = load_text(R"(

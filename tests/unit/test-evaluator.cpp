@@ -96,6 +96,25 @@ TEST_F(Evaluator, AllowsTheNamedUserInsideTheRange)
         "1000)");
 }
 
+TEST_F(Evaluator, ACallerWhoIsNotRootLearnsTheVerdictAndTheRuleNameOnly)
+{
+    const AccessRequest request{2, 0, 4096, Access::WriteCombine};
+    const Decision denied = evaluate(*result_.policy, nic_facts(), mallory(), request);
+    const Explanation reduced =
+        explain(*result_.policy, denied, nic_facts(), mallory(), request, explain_detail_for(mallory()));
+    EXPECT_EQ(reduced.reason,
+        "no rule grants write-combine on 0000:3b:00.0 BAR 2 [0x0, +4KiB) to uid 1666 (gids 1666); nearest is rule "
+        "'nic-wc' (what it lacks is shown to root and in the audit log)");
+    EXPECT_TRUE(reduced.nearest_mismatch.empty());
+
+    const Decision allowed = evaluate(*result_.policy, nic_facts(), alice(), request);
+    EXPECT_EQ(explain(*result_.policy, allowed, nic_facts(), alice(), request, explain_detail_for(alice())).reason,
+        "rule 'nic-wc' grants write-combine on 0000:3b:00.0 BAR 2 [0x0, +4KiB) to uid 1000 (gids 1000)");
+
+    const CallerIdentity root{0, {0}, 1, std::nullopt, std::nullopt};
+    EXPECT_EQ(explain_detail_for(root), ExplainDetail::Full);
+}
+
 TEST_F(Evaluator, AllowsAMemberOfTheNamedGroup)
 {
     EXPECT_TRUE(decide(carol_in_dpdk(), {2, 0, 64 << 10, Access::WriteCombine}).decision.allowed);

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 namespace wcbroker::test {
 namespace {
@@ -71,26 +72,44 @@ TEST(PolicyMerge, RedefiningARuleIsAnError)
         "but not redefine them, so pick another name"});
 }
 
-TEST(PolicyMerge, ConflictingModesAreAnErrorButRepeatingOneIsNot)
+TEST(PolicyMerge, ModeInADropInIsAnErrorEvenWhenItAgreesWithTheMainFile)
 {
     const LoadResult conflict =
         load_texts({{"policy.toml", "version = 1\nmode = \"enforce\"\n"}, {"10-x.toml", "version = 1\nmode = \"audit\"\n"}});
     EXPECT_EQ(conflict.policy, nullptr);
     EXPECT_EQ(rendered(conflict), std::vector<std::string>{
-        "10-x.toml:2:8: error: mode: mode = \"audit\" conflicts with mode = \"enforce\" set at policy.toml:2:8; set "
-        "the mode in one file only"});
+        "10-x.toml:2:8: error: mode: mode may be set only in the main policy file policy.toml, not in a drop-in: a "
+        "drop-in adds rules but cannot turn enforcement off"});
 
     const LoadResult same =
         load_texts({{"policy.toml", "version = 1\nmode = \"audit\"\n"}, {"10-x.toml", "version = 1\nmode = \"audit\"\n"}});
-    ASSERT_NE(same.policy, nullptr);
-    EXPECT_EQ(same.policy->mode, EnforcementMode::Audit);
+    EXPECT_EQ(same.policy, nullptr);
 }
 
-TEST(PolicyMerge, ModeFromADropInApplies)
+TEST(PolicyMerge, ADropInCannotTurnAuditModeOn)
 {
     const LoadResult result = load_texts({{"policy.toml", main_policy}, {"10-x.toml", "version = 1\nmode = \"audit\"\n"}});
+    EXPECT_EQ(result.policy, nullptr);
+    EXPECT_EQ(rendered(result), std::vector<std::string>{
+        "10-x.toml:2:8: error: mode: mode may be set only in the main policy file policy.toml, not in a drop-in: a "
+        "drop-in adds rules but cannot turn enforcement off"});
+}
+
+TEST(PolicyMerge, ModeFromTheMainFileApplies)
+{
+    const LoadResult result = load_texts({{"policy.toml", std::string(main_policy).insert(12, "mode = \"audit\"\n")}, {"10-x.toml", dropin_rule("x")}});
     ASSERT_NE(result.policy, nullptr);
     EXPECT_EQ(result.policy->mode, EnforcementMode::Audit);
+}
+
+TEST(PolicyMerge, WithoutAMainFileNoDropInMaySetTheMode)
+{
+    const LoadResult result = load_policy_from_texts({{"/run/wcbroker/policy.d/10-x.toml", "version = 1\nmode = \"audit\"\n"}},
+        "/etc/wcbroker/policy.toml", fake_options());
+    EXPECT_EQ(result.policy, nullptr);
+    EXPECT_EQ(rendered(result), std::vector<std::string>{
+        "/run/wcbroker/policy.d/10-x.toml:2:8: error: mode: mode may be set only in the main policy file "
+        "/etc/wcbroker/policy.toml, not in a drop-in: a drop-in adds rules but cannot turn enforcement off"});
 }
 
 TEST(PolicyMerge, WriteCombineAndUncachedOnTheSamePagesAcrossFilesIsAnError)
@@ -172,6 +191,64 @@ TEST_F(PolicyDirectories, NoFilesAtAllIsAnEmptyPolicy)
     EXPECT_TRUE(result.files.empty());
 }
 
+TEST_F(PolicyDirectories, AWorldWritableDropInDirectoryIsRefused)
+{
+    write("etc/policy.toml", main_policy);
+    write("run/policy.d/10-a.toml", dropin_rule("a"));
+    ::chmod((root_ / "run" / "policy.d").c_str(), 0777);
+    const LoadResult result = load_policy(sources(), fake_options());
+    EXPECT_EQ(result.policy, nullptr);
+    EXPECT_EQ(rendered(result), std::vector<std::string>{
+        (root_ / "run/policy.d/10-a.toml").string() + ": error: the directory " + (root_ / "run/policy.d").string()
+        + " holding it is writable by group or others (mode 0777), who could replace the policy file; run chmod "
+          "go-w on it"});
+}
+
+TEST_F(PolicyDirectories, AGroupWritableAncestorIsRefused)
+{
+    write("etc/policy.toml", main_policy);
+    ::chmod(root_.c_str(), 0770);
+    const LoadResult result = load_policy(sources(), fake_options());
+    EXPECT_EQ(result.policy, nullptr);
+    EXPECT_EQ(rendered(result), std::vector<std::string>{
+        (root_ / "etc/policy.toml").string() + ": error: the directory " + root_.string()
+        + " above it is writable by group or others (mode 0770), who could replace the policy file; run chmod go-w "
+          "on it"});
+}
+
+TEST_F(PolicyDirectories, AnAncestorOwnedBySomeoneElseIsRefused)
+{
+    if (::geteuid() != 0)
+        GTEST_SKIP() << "needs root to give a directory away";
+    write("etc/policy.toml", main_policy);
+    ASSERT_EQ(::chown((root_ / "etc").c_str(), 1000, 1000), 0);
+    const LoadResult result = load_policy(sources(), fake_options());
+    EXPECT_EQ(result.policy, nullptr);
+    EXPECT_EQ(rendered(result), std::vector<std::string>{
+        (root_ / "etc/policy.toml").string() + ": error: the directory " + (root_ / "etc").string()
+        + " holding it is owned by uid 1000, who could replace the policy file; chown root"});
+}
+
+TEST_F(PolicyDirectories, AStickyWorldWritableAncestorLikeTmpIsFine)
+{
+    write("etc/policy.toml", main_policy);
+    ::chmod(root_.c_str(), 01777);
+    const LoadResult result = load_policy(sources(), fake_options());
+    EXPECT_NE(result.policy, nullptr) << ::testing::PrintToString(rendered(result));
+}
+
+TEST_F(PolicyDirectories, ASymlinkedPolicyFileIsRefused)
+{
+    write("etc/policy.toml", main_policy);
+    write("run/real.toml", dropin_rule("a"));
+    fs::create_symlink(root_ / "run" / "real.toml", root_ / "run" / "policy.d" / "10-a.toml");
+    const LoadResult result = load_policy(sources(), fake_options());
+    EXPECT_EQ(result.policy, nullptr);
+    EXPECT_EQ(rendered(result), std::vector<std::string>{
+        (root_ / "run/policy.d/10-a.toml").string()
+        + ": error: is a symbolic link; policy files are read only as plain files, so copy the file here instead"});
+}
+
 TEST_F(PolicyDirectories, SameDropInNameInTwoDirectoriesIsAnError)
 {
     write("etc/policy.toml", main_policy);
@@ -195,13 +272,13 @@ TEST_F(PolicyDirectories, WorldWritableFileIsRefused)
               "it; run chmod go-w on it"});
 }
 
-TEST_F(PolicyDirectories, SymlinkLoopIsReportedWithItsCause)
+TEST_F(PolicyDirectories, SymlinkLoopIsRefusedLikeAnyLink)
 {
     fs::create_symlink(root_ / "etc/policy.d/loop.toml", root_ / "etc/policy.d/loop.toml");
     const LoadResult result = load_policy(sources(), fake_options());
     EXPECT_EQ(result.policy, nullptr);
     EXPECT_EQ(rendered(result), std::vector<std::string>{(root_ / "etc/policy.d/loop.toml").string()
-            + ": error: cannot open policy file: Too many levels of symbolic links (a symbolic link loop)"});
+            + ": error: is a symbolic link; policy files are read only as plain files, so copy the file here instead"});
 }
 
 TEST_F(PolicyDirectories, DirectoryInPlaceOfAFileIsRefused)

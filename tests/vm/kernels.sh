@@ -30,26 +30,52 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 WCVM_KERNEL_MODULES_REQUIRED="vfio vfio_iommu_type1 vfio_pci vfio_pci_core irqbypass"
 WCVM_KERNEL_MODULES_OPTIONAL="vfio_virqfd"
 
-# The kernels known by a short name: "NAME[|OTHER-NAME...] PACKAGE", PACKAGE being what apt
-# resolves to the current versioned image.  Another kernel is another line (and its name in
-# the vm tests of tests/meson.build).
+# The kernels known by a short name: "NAME[|OTHER-NAME...] SUITES PACKAGE", PACKAGE being
+# what apt resolves to the current versioned image, and SUITES where apt looks for it: "host"
+# for the host's own apt sources, else Debian suites (comma separated) reached through an apt
+# configuration and state of the harness's own (wcvm_apt_root), never the host's sources.
+# Another kernel is another line (and its name in the vm tests of tests/meson.build).
 WCVM_KERNEL_TABLE=(
-    "6.1-cloud|cloud linux-image-cloud-amd64"
-    "6.1 linux-image-amd64"
-    "6.12 linux-image-6.12-amd64"
+    "6.1-cloud|cloud host linux-image-cloud-amd64"
+    "6.1 host linux-image-amd64"
+    "6.12 host linux-image-6.12-amd64"
+    "6.12-trixie trixie,trixie-security linux-image-cloud-amd64"
+    "7.3 trixie-backports linux-image-cloud-amd64"
 )
 
-# Alias -> its package; anything else is taken as a package name.
+# Alias -> "SUITES PACKAGE"; anything else is taken as a package name of the host's sources.
 wcvm_kernel_meta() {
     local line names
     for line in "${WCVM_KERNEL_TABLE[@]}"; do
         names="|${line%% *}|"
         if [[ "$names" == *"|$1|"* ]]; then
-            echo "${line##* }"
+            echo "${line#* }"
             return 0
         fi
     done
-    echo "$1"
+    echo "host $1"
+}
+
+# wcvm_apt_root SUITES : an apt configuration of the harness's own that sees only SUITES of
+# Debian's archive (lists and downloads under the cache, the host's apt untouched); prints
+# the file for APT_CONFIG.  The host's apt.conf.d (proxies) still applies.
+wcvm_apt_root() {
+    local suites=$1 root suite uri
+    root="$(wcvm_cache_dir)/apt/$suites"
+    mkdir -p "$root/state/lists/partial" "$root/cache/archives/partial" "$root/sources.list.d"
+    touch "$root/state/status"
+    : >"$root/sources.list.new"
+    for suite in ${suites//,/ }; do
+        uri=http://deb.debian.org/debian
+        [[ $suite != *-security ]] || uri=http://deb.debian.org/debian-security
+        echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $uri $suite main" >>"$root/sources.list.new"
+    done
+    mv -f "$root/sources.list.new" "$root/sources.list"
+    printf '%s\n' "Dir::Etc::SourceList \"$root/sources.list\";" \
+        "Dir::Etc::SourceParts \"$root/sources.list.d\";" "Dir::State \"$root/state\";" \
+        "Dir::State::status \"$root/state/status\";" "Dir::Cache \"$root/cache\";" >"$root/apt.conf.new"
+    mv -f "$root/apt.conf.new" "$root/apt.conf"
+    printf '%s\n' "$root/apt.conf"
 }
 
 # Follow "Depends: linux-image-..." (apt-cache depends) until a package has none: that one
@@ -68,7 +94,14 @@ wcvm_kernel_resolve() {
     done
     ver=$(apt-cache show --no-all-versions "$pkg" 2>/dev/null | awk '/^Version:/ {print $2; exit}') ||
         return 0
-    [[ -z "$ver" ]] || echo "$pkg $ver"
+    [[ -n "$ver" ]] || return 0
+    # Debian 13's newer kernels split the image: linux-image-* only depends on
+    # linux-binary-* (vmlinuz), linux-modules-* and linux-base-* (config,
+    # modules.builtin) of the same version, all under usr/lib/modules/KVER.
+    local parts
+    parts=$(apt-cache depends "$pkg" 2>/dev/null |
+        awk '$1 == "Depends:" && $2 ~ /^linux-(binary|modules|base)-[0-9]/ {print $2}' | tr '\n' ' ') || true
+    echo "$pkg $ver $parts"
 }
 
 wcvm_modname() {
@@ -82,9 +115,18 @@ wcvm_modname() {
 # needs: vmlinuz, config, and the closure of the wanted modules over modules.dep.
 wcvm_kernel_trim() {
     local root=$1 dest=$2 vmlinuz krel moddir m want=() have
-    vmlinuz=$(find "$root/boot" -maxdepth 1 -name 'vmlinuz-*' | head -n1)
-    [[ -n "$vmlinuz" ]] || wcvm_die "no boot/vmlinuz-* in package"
-    krel=${vmlinuz##*/vmlinuz-}
+    local config
+    vmlinuz=$( (find "$root/boot" -maxdepth 1 -name 'vmlinuz-*' 2>/dev/null || true) | head -n1)
+    if [[ -n "$vmlinuz" ]]; then
+        krel=${vmlinuz##*/vmlinuz-}
+        config="$root/boot/config-$krel"
+    else
+        # The split packages (linux-binary-*) keep it beside the modules.
+        vmlinuz=$(find "$root/usr/lib/modules" -mindepth 2 -maxdepth 2 -name vmlinuz 2>/dev/null | head -n1)
+        [[ -n "$vmlinuz" ]] || wcvm_die "no boot/vmlinuz-* nor usr/lib/modules/*/vmlinuz in the packages"
+        krel=$(basename "$(dirname "$vmlinuz")")
+        config="$(dirname "$vmlinuz")/config"
+    fi
     local base=""
     for base in "$root" "$root/usr" ""; do
         [[ -z "$base" || -d "$base/lib/modules/$krel/kernel" ]] && break
@@ -98,7 +140,7 @@ wcvm_kernel_trim() {
 
     mkdir -p "$dest"
     cp "$vmlinuz" "$dest/vmlinuz"
-    cp "$root/boot/config-$krel" "$dest/config"
+    cp "$config" "$dest/config"
 
     # name -> path (relative to moddir) and name -> deps, from modules.dep.
     declare -A path deps
@@ -171,39 +213,47 @@ wcvm_kernel_finish() {
 
 # wcvm_kernel_fetch KERNEL : print the cached kernel dir, downloading on a cold cache.
 wcvm_kernel_fetch() {
-    local arg=$1 meta cache resolved pkg ver dir
+    local arg=$1 meta suites link cache resolved pkg ver parts dir
     if [[ -d "$arg" && -f "$arg/kernel.env" ]]; then
         (cd "$arg" && pwd)
         return 0
     fi
     wcvm_require_tools apt-get apt-cache dpkg-deb depmod xz flock
-    meta=$(wcvm_kernel_meta "$arg")
+    read -r suites meta <<<"$(wcvm_kernel_meta "$arg")"
     cache=$(wcvm_cache_dir)
     mkdir -p "$cache/kernels"
+    link=$meta
+    if [[ $suites != host ]]; then
+        local -x APT_CONFIG
+        APT_CONFIG=$(wcvm_apt_root "$suites")
+        link="$meta@$suites"
+    fi
 
-    resolved=$(wcvm_apt_memo "kernel-$meta" wcvm_kernel_resolve "$meta")
+    resolved=$(wcvm_apt_memo "kernel-$link" wcvm_kernel_resolve "$meta")
     if [[ -z "$resolved" ]]; then
         # The lists do not know the package: reuse the last resolution if we have one (a warm
         # cache must work offline), otherwise the lists are missing and need an update.
-        if [[ -e "$cache/kernels/$meta/kernel.env" ]]; then
-            wcvm_log "apt does not know $meta; using cached $(readlink "$cache/kernels/$meta")"
-            (cd "$cache/kernels/$meta" && pwd -P)
+        if [[ -e "$cache/kernels/$link/kernel.env" ]]; then
+            wcvm_log "apt does not know $meta; using cached $(readlink "$cache/kernels/$link")"
+            (cd "$cache/kernels/$link" && pwd -P)
             return 0
         fi
         wcvm_apt_update_once || true
         resolved=$(wcvm_kernel_resolve "$meta")
         [[ -n "$resolved" ]] || wcvm_die "apt knows no kernel package '$meta'"
     fi
-    read -r pkg ver <<<"$resolved"
+    read -r pkg ver parts <<<"$resolved"
     dir="$cache/kernels/${pkg}_${ver//:/%3a}"
     # A different module set is a different cache entry, not a silently stale one.
     if [[ -n "${WCVM_EXTRA_MODULES:-}" ]]; then
         dir+="+m$(echo "$WCVM_EXTRA_MODULES" | tr ' ' '\n' | sort -u | wcvm_sha256 | cut -c1-8)"
     fi
 
-    wcvm_deb_entry kernel "$dir" kernel.env wcvm_kernel_finish "$pkg=$ver"
+    local specs=("$pkg=$ver") part
+    for part in $parts; do specs+=("$part=$ver"); done
+    wcvm_deb_entry kernel "$dir" kernel.env wcvm_kernel_finish "${specs[@]}"
     # Remember the resolution so a warm cache works without apt lists.
-    [[ -n "${WCVM_EXTRA_MODULES:-}" ]] || ln -sfn "$(basename "$dir")" "$cache/kernels/$meta"
+    [[ -n "${WCVM_EXTRA_MODULES:-}" ]] || ln -sfn "$(basename "$dir")" "$cache/kernels/$link"
     printf '%s\n' "$dir"
 }
 
@@ -230,7 +280,7 @@ wcvm_kernel_main() {
         aliases)
             local line
             for line in "${WCVM_KERNEL_TABLE[@]}"; do
-                printf '%-9s -> %s\n' "${line%%[| ]*}" "${line##* }"
+                printf '%-11s -> %s\n' "${line%%[| ]*}" "${line#* }"
             done
             ;;
         *)

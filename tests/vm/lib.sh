@@ -88,7 +88,10 @@ wcvm_sha256() { sha256sum "$@" | awk '{print $1}'; }
 # answer can only change when the package lists change, so remember answers keyed by the
 # lists' names and mtimes.
 wcvm_apt_stamp() {
-    stat -c '%n %Y' /var/lib/apt/lists/*Packages* 2>/dev/null | wcvm_sha256
+    local lists=/var/lib/apt/lists
+    # A kernel line of other suites has its own apt configuration (kernels.sh wcvm_apt_root).
+    [[ -z "${APT_CONFIG:-}" ]] || lists="$(dirname "$APT_CONFIG")/state/lists"
+    { stat -c "%n %Y" "$lists"/*Packages* 2>/dev/null || true; } | wcvm_sha256
 }
 
 # wcvm_apt_memo KEY COMMAND... : print COMMAND's output, from the memo if the lists did not

@@ -188,6 +188,42 @@ alice_wc=$!
 check "after the VFIO fd closed, write-combining leases work again" wait_for contains /tmp/alice-wc.log '"event" : "wrote"'
 sed 's/^/   | /' /tmp/alice-wc.log
 
+# --- 7b ------------------------------------------------------------------------------
+step "7b. A VFIO user opens device A and uses only BAR0 while uid 1000 holds BAR2 write-combining"
+# 6.x claims a BAR at its first use: BAR2 stays free and the lease lives.
+# 7.x claims every BAR when the device is opened: the lease dies with it.
+mkfifo /tmp/vfio0.hold
+vfio-user "$A" 0 </tmp/vfio0.hold >/tmp/vfio0.log 2>&1 &
+vfio0=$!
+exec 8>/tmp/vfio0.hold
+check "the VFIO user opened the device and used BAR0 only" wait_for contains /tmp/vfio0.log "mapped BAR 0"
+sed 's/^/   | /' /tmp/vfio0.log
+say "kernel: /proc/iomem under BAR2: $(grep -A1 "$(printf '%x' $((a_bar2)))-" /proc/iomem | tail -n +2 | tr -s ' ')"
+if [ "$claimant" = vfio ]; then
+    check "7.x: opening the device claimed BAR2 too (/proc/iomem: vfio)" sh -c \
+        "grep -A1 '$(printf '%x' $((a_bar2)))-' /proc/iomem | grep -q ' : vfio\$'"
+    check "7.x: the live WC lease of BAR2 was revoked, naming vfio" wait_for contains /tmp/alice-wc.log "was claimed by vfio"
+    wait $alice_wc
+    check "7.x: a new WC lease of BAR2 is refused while the device is open" sh -c \
+        "! setids 1000 1000,2000 -- wcbrokerctl acquire --access wc '$A' 2 0x1000 0x1000 2>/tmp/b0.err && grep -q 'claimed by vfio (' /tmp/b0.err"
+else
+    sleep 2
+    check "6.x: BAR2 is not claimed (the VFIO user never touched it)" sh -c \
+        "! grep -A1 '$(printf '%x' $((a_bar2)))-' /proc/iomem | grep -q vfio"
+    check "6.x: the live WC lease of BAR2 survives" sh -c "! grep -q '\"event\" : \"revoked\"' /tmp/alice-wc.log"
+    check "6.x: a new WC lease of BAR2 is granted meanwhile" alice wcbrokerctl acquire --access wc "$A" 2 0x2000 0x1000
+fi
+exec 8>&-
+wait $vfio0
+check "the BAR0 VFIO user closed the device" contains /tmp/vfio0.log closed
+if [ "$claimant" = vfio ]; then
+    $ALICE wcbrokerctl acquire --json --access wc --write-pattern "WCBROKER-E2E-" --hold "$A" 2 0x1000 0x1000 \
+        >/tmp/alice-wc.log 2>&1 &
+    alice_wc=$!
+    check "7.x: after the VFIO user closed the device, write-combining leases work again" \
+        wait_for contains /tmp/alice-wc.log '"event" : "wrote"'
+fi
+
 # --- 8 -------------------------------------------------------------------------------
 step "8. Unbinding device A revokes the lease; the client receives Revoked"
 echo "$A" >/sys/bus/pci/drivers/vfio-pci/unbind

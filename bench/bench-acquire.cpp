@@ -11,6 +11,7 @@
 // Usage: umockdev-wrapper bench-acquire [--quick]    Results: docs/performance.md
 
 #include "broker-harness.hpp"
+#include "sdbus-compat.hpp"
 #include "wcbroker.h"
 
 #include <algorithm>
@@ -67,7 +68,7 @@ std::vector<std::int64_t> broker_worker(int iterations)
 std::vector<std::int64_t> floor_worker(int iterations)
 {
     auto connection = sdbus::createSystemBusConnection();
-    auto proxy = sdbus::createProxy(*connection, floor_name, "/org/wcbroker/BenchFloor");
+    auto proxy = wcbroker::sdbus_compat::make_proxy(*connection, floor_name, "/org/wcbroker/BenchFloor");
     std::vector<std::int64_t> latencies;
     for (int i = 0; i < iterations; ++i) {
         const auto start = Clock::now();
@@ -105,16 +106,18 @@ std::vector<std::int64_t> direct_worker(int iterations, const std::string& file)
 int floor_service()
 {
     auto connection = sdbus::createSystemBusConnection();
-    auto object = sdbus::createObject(*connection, "/org/wcbroker/BenchFloor");
-    object->registerMethod("Acquire").onInterface(floor_name).implementedAs([] {
+    auto acquire = [](sdbus::MethodCall call) {
         const int fd = ::memfd_create("bench-floor", MFD_CLOEXEC);
         if (fd < 0 || ::ftruncate(fd, 4096) != 0)
-            throw sdbus::Error("org.wcbroker.BenchFloor.Error", "memfd failed");
-        return sdbus::UnixFd(fd, sdbus::adopt_fd);
-    });
-    object->registerMethod("Release").onInterface(floor_name).implementedAs([] {});
-    object->finishRegistration();
-    connection->requestName(floor_name);
+            throw wcbroker::sdbus_compat::make_error("org.wcbroker.BenchFloor.Error", "memfd failed");
+        auto reply = call.createReply();
+        reply << sdbus::UnixFd(fd, sdbus::adopt_fd);
+        reply.send();
+    };
+    auto release = [](sdbus::MethodCall call) { call.createReply().send(); };
+    auto object = wcbroker::sdbus_compat::make_object(*connection, "/org/wcbroker/BenchFloor", floor_name,
+        {{"Acquire", "", "h", acquire}, {"Release", "", "", release}});
+    wcbroker::sdbus_compat::request_name(*connection, floor_name);
     std::printf("ready\n");
     std::fflush(stdout);
     connection->enterEventLoop();

@@ -2,6 +2,7 @@
 
 #include "broker-setup.hpp"
 #include "private-bus.hpp"
+#include "sdbus-compat.hpp"
 
 #include <algorithm>
 #include <csignal>
@@ -89,7 +90,7 @@ void BrokerHarness::start_daemon(const std::vector<std::string>& extra_arguments
     auto connection = sdbus::createSessionBusConnectionWithAddress(address_);
     for (int attempt = 0; attempt < 1000; ++attempt) {
         try {
-            auto broker = sdbus::createProxy(*connection, "org.wcbroker.Broker1", "/org/wcbroker/Broker1");
+            auto broker = wcbroker::sdbus_compat::make_proxy(*connection, "org.wcbroker.Broker1", "/org/wcbroker/Broker1");
             broker->getProperty("Version").onInterface("org.wcbroker.Broker1");
             return;
         } catch (const sdbus::Error&) {

@@ -13,7 +13,7 @@ std::unique_ptr<sdbus::IConnection> connect_bus(const std::optional<std::string>
 
 ManagedObjects managed_objects(sdbus::IConnection& connection)
 {
-    auto proxy = sdbus::createProxy(connection, broker_service, broker_path);
+    auto proxy = sdbus_compat::make_proxy(connection, broker_service, broker_path);
     ManagedObjects objects;
     proxy->callMethod("GetManagedObjects").onInterface("org.freedesktop.DBus.ObjectManager").storeResultsTo(objects);
     return objects;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "cli.hpp"
+#include "sdbus-compat.hpp"
 
 #include <map>
 #include <memory>

@@ -360,7 +360,7 @@ int explain_online(const Arguments& args)
             const std::string address = canonical_pci_address(args.positional[0]).value_or(args.positional[0]);
             length = bar_size(*connection, address, bar).value_or(4096);
         }
-        auto broker = sdbus::createProxy(*connection, broker_service, broker_path);
+        auto broker = sdbus_compat::make_proxy(*connection, broker_service, broker_path);
         bool allowed = false;
         std::string rule, reason, mechanism;
         broker->callMethod("Explain")

@@ -37,7 +37,7 @@ public:
 
     void on_owner_changed(sdbus::Message& message)
     {
-        if (message.getSender() != "org.freedesktop.DBus")
+        if (sdbus_compat::sender_of(message) != "org.freedesktop.DBus")
             return;
         try {
             std::string name, old_owner, new_owner;
@@ -53,7 +53,7 @@ public:
     // anyone but wcbrokerd, or with arguments of the wrong types, are ignored.
     void on_signal(sdbus::Message& message)
     {
-        if (daemon_.empty() || message.getSender() != daemon_)
+        if (daemon_.empty() || sdbus_compat::sender_of(message) != daemon_)
             return;
         try {
             show(message);
@@ -134,15 +134,15 @@ int run_monitor(int argc, char** argv)
     try {
         auto connection = connect_bus(options.bus);
         Monitor monitor(options.json);
-        auto owner_match = connection->addMatch(
+        auto owner_match = sdbus_compat::add_match(*connection,
             "type='signal',sender='org.freedesktop.DBus',path='/org/freedesktop/DBus',"
             "interface='org.freedesktop.DBus',member='NameOwnerChanged',arg0='org.wcbroker.Broker1'",
             [&](sdbus::Message& message) { monitor.on_owner_changed(message); });
-        auto match = connection->addMatch("type='signal',sender='org.wcbroker.Broker1'",
+        auto match = sdbus_compat::add_match(*connection, "type='signal',sender='org.wcbroker.Broker1'",
             [&](sdbus::Message& message) { monitor.on_signal(message); });
         // Fail now, not silently later, when wcbrokerd is not there.
         managed_objects(*connection);
-        auto bus = sdbus::createProxy(*connection, "org.freedesktop.DBus", "/org/freedesktop/DBus");
+        auto bus = sdbus_compat::make_proxy(*connection, "org.freedesktop.DBus", "/org/freedesktop/DBus");
         std::string owner;
         bus->callMethod("GetNameOwner").onInterface("org.freedesktop.DBus").withArguments(std::string(broker_service)).storeResultsTo(owner);
         monitor.follow(owner);

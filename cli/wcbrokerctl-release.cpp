@@ -40,7 +40,7 @@ int run_release(int argc, char** argv)
         return usage_error("release", "'" + path + "' is not a lease number or lease object path");
     try {
         auto connection = connect_bus(options.bus);
-        auto lease = sdbus::createProxy(*connection, broker_service, path);
+        auto lease = sdbus_compat::make_proxy(*connection, broker_service, path);
         lease->callMethod("Release").onInterface(lease_interface);
         if (options.json)
             print_json(toml::table{{"released", path}});

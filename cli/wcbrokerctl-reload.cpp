@@ -32,7 +32,7 @@ int run_reload(int argc, char** argv)
         return *done;
     try {
         auto connection = connect_bus(options.bus);
-        auto broker = sdbus::createProxy(*connection, broker_service, broker_path);
+        auto broker = sdbus_compat::make_proxy(*connection, broker_service, broker_path);
         std::uint64_t generation = 0;
         std::vector<std::string> warnings;
         broker->callMethod("Reload").onInterface(broker_interface).storeResultsTo(generation, warnings);
@@ -49,7 +49,7 @@ int run_reload(int argc, char** argv)
         return exit_ok;
     } catch (const sdbus::Error& error) {
         if (options.json && error.getName() == "org.wcbroker.Error.PolicyError")
-            print_json(toml::table{{"error", error.getName()}, {"message", error.getMessage()}});
+            print_json(toml::table{{"error", std::string(error.getName())}, {"message", error.getMessage()}});
         return report("reload", error);
     }
 }

@@ -5,6 +5,7 @@
 #include "daemon-options.hpp"
 #include "lease-recovery.hpp"
 #include "refusal-throttle.hpp"
+#include "sdbus-compat.hpp"
 
 #include <csignal>
 #include <cstdlib>
@@ -29,7 +30,7 @@ std::unique_ptr<sdbus::IConnection> connect_bus(const std::string& bus)
 
 bool name_has_owner(sdbus::IConnection& connection, const std::string& name)
 {
-    auto bus = sdbus::createProxy(connection, "org.freedesktop.DBus", "/org/freedesktop/DBus");
+    auto bus = sdbus_compat::make_proxy(connection, "org.freedesktop.DBus", "/org/freedesktop/DBus");
     bool owned = false;
     bus->callMethod("NameHasOwner").onInterface("org.freedesktop.DBus").withArguments(name).storeResultsTo(owned);
     return owned;
@@ -104,7 +105,7 @@ int run(const DaemonOptions& options)
     broker.set_persistence(&lease_state);
     recover_leases(broker, lease_state, credentials);
     try {
-        connection->requestName("org.wcbroker.Broker1");
+        sdbus_compat::request_name(*connection, "org.wcbroker.Broker1");
     } catch (const sdbus::Error& error) {
         log_error("cannot own org.wcbroker.Broker1 on the " + options.bus + " bus (" + error.getMessage()
             + "): another wcbrokerd is running, or the bus policy does not allow this user to own it");

@@ -2,6 +2,8 @@
 
 #include "wcbroker.h"
 
+#include "sdbus-compat.hpp"
+
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -89,7 +91,7 @@ int fail(char** error, const sdbus::Error& dbus_error)
 
 bool sent_by_bus_driver(const sdbus::Message& message)
 {
-    return message.getSender() == "org.freedesktop.DBus";
+    return wcbroker::sdbus_compat::sender_of(message) == "org.freedesktop.DBus";
 }
 
 void follow_daemon_owner(wcbroker_session* session, sdbus::Message& message)
@@ -111,7 +113,7 @@ void follow_daemon_owner(wcbroker_session* session, sdbus::Message& message)
 // than allowed to fail the session.
 void dispatch_revoked(wcbroker_session* session, sdbus::Message& message)
 {
-    if (session->daemon_name.empty() || message.getSender() != session->daemon_name)
+    if (session->daemon_name.empty() || wcbroker::sdbus_compat::sender_of(message) != session->daemon_name)
         return;
     auto it = session->mappings.find(message.getPath());
     if (it == session->mappings.end())
@@ -139,17 +141,16 @@ int open_with(wcbroker_session** out, std::unique_ptr<sdbus::IConnection> (*conn
     auto session = std::make_unique<wcbroker_session>();
     try {
         session->connection = connect(address);
-        session->broker = sdbus::createProxy(*session->connection, service, broker_path);
-        session->broker->finishRegistration();
+        session->broker = wcbroker::sdbus_compat::make_proxy(*session->connection, service, broker_path);
         // Followed before it is first asked, so no change falls in between.
         wcbroker_session* raw = session.get();
-        session->owner_match = session->connection->addMatch(
+        session->owner_match = wcbroker::sdbus_compat::add_match(*session->connection,
             "type='signal',sender='org.freedesktop.DBus',path='/org/freedesktop/DBus',"
             "interface='org.freedesktop.DBus',member='NameOwnerChanged',arg0='org.wcbroker.Broker1'",
             [raw](sdbus::Message& message) { follow_daemon_owner(raw, message); });
         // Revoked comes as a unicast to this connection; the rule's sender
         // only narrows what the bus routes, dispatch_revoked() checks it.
-        session->revoked_match = session->connection->addMatch(
+        session->revoked_match = wcbroker::sdbus_compat::add_match(*session->connection,
             "type='signal',sender='org.wcbroker.Broker1',interface='org.wcbroker.Lease1',member='Revoked'",
             [raw](sdbus::Message& message) { dispatch_revoked(raw, message); });
     } catch (const sdbus::Error& e) {
@@ -161,7 +162,7 @@ int open_with(wcbroker_session** out, std::unique_ptr<sdbus::IConnection> (*conn
     try {
         // Asking Version may start wcbrokerd (bus activation); then its name has an owner.
         session->broker->getProperty("Version").onInterface(broker_interface);
-        auto bus = sdbus::createProxy(*session->connection, "org.freedesktop.DBus", "/org/freedesktop/DBus");
+        auto bus = wcbroker::sdbus_compat::make_proxy(*session->connection, "org.freedesktop.DBus", "/org/freedesktop/DBus");
         std::string owner;
         bus->callMethod("GetNameOwner").onInterface("org.freedesktop.DBus").withArguments(std::string(service)).storeResultsTo(owner);
         session->daemon_name = owner;
@@ -289,7 +290,7 @@ int wcbroker_unmap(wcbroker_mapping* mapping)
     int result = 0;
     if (!mapping->revoked && !mapping->lease_path.empty() && mapping->session != nullptr) {
         try {
-            auto lease = sdbus::createProxy(*mapping->session->connection, service, mapping->lease_path);
+            auto lease = wcbroker::sdbus_compat::make_proxy(*mapping->session->connection, service, mapping->lease_path);
             lease->callMethod("Release").onInterface(lease_interface);
         } catch (const sdbus::Error& e) {
             // Already gone (revoked just now, or the daemon restarted): nothing to release.
@@ -371,7 +372,7 @@ int wcbroker_session_process(wcbroker_session* session)
     if (session == nullptr)
         return -EINVAL;
     try {
-        while (session->connection->processPendingRequest()) {
+        while (wcbroker::sdbus_compat::process_pending(*session->connection)) {
         }
         return 0;
     } catch (const sdbus::Error& e) {

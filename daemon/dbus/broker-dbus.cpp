@@ -2,6 +2,7 @@
 
 #include "dbus-arguments.hpp"
 #include "dbus-error.hpp"
+#include "sdbus-compat.hpp"
 #include "vfio-features.hpp"
 
 #include "wcbroker-config.h"
@@ -14,7 +15,7 @@ class ManagerObject final
 public:
     ManagerObject(sdbus::IConnection& connection, Broker& broker, BusCredentials& credentials,
         const DeviceTracker& tracker)
-        : AdaptorInterfaces(connection, "/org/wcbroker/Broker1")
+        : AdaptorInterfaces(connection, sdbus::ObjectPath("/org/wcbroker/Broker1"))
         , broker_(broker)
         , credentials_(credentials)
         , tracker_(tracker)
@@ -23,8 +24,14 @@ public:
     }
     ~ManagerObject() { unregisterAdaptor(); }
 
+    // PropertiesChanged on Broker1 for these of its properties.
+    void properties_changed(const std::vector<std::string>& names)
+    {
+        sdbus_compat::emit_properties_changed(getObject(), org::wcbroker::Broker1_adaptor::INTERFACE_NAME, names);
+    }
+
 private:
-    Caller caller() { return credentials_.caller(*getObject().getCurrentlyProcessedMessage()); }
+    Caller caller() { return credentials_.caller(sdbus_compat::current_sender(getObject())); }
 
     template <typename T>
     T checked(Expected<T> result)
@@ -213,8 +220,7 @@ void BrokerDbus::lease_redecided(const Lease& lease)
     found->second->refresh(lease);
     LeaseObject* raw = found->second.get();
     queue_signal([raw] {
-        raw->emitPropertiesChangedSignal(org::wcbroker::Lease1_adaptor::INTERFACE_NAME,
-            {"Rule", "PolicyGeneration", "AuditOnly"});
+        raw->properties_changed({"Rule", "PolicyGeneration", "AuditOnly"});
     });
 }
 
@@ -223,8 +229,7 @@ void BrokerDbus::policy_reloaded(std::uint64_t generation)
     queue_signal([this, generation] {
         manager_->emitPolicyReloaded(generation);
         // Not PolicyFiles: it no longer changes (always empty, see above).
-        manager_->emitPropertiesChangedSignal(org::wcbroker::Broker1_adaptor::INTERFACE_NAME,
-            {"PolicyGeneration", "PolicyMode"});
+        manager_->properties_changed({"PolicyGeneration", "PolicyMode"});
     });
 }
 

@@ -1,6 +1,7 @@
 #include "bus-credentials.hpp"
 
 #include "proc-cgroup.hpp"
+#include "sdbus-compat.hpp"
 #include "sysfs-files.hpp"
 #include "unique-fd.hpp"
 
@@ -41,17 +42,16 @@ bool pidfd_process_alive(int fd)
 BusCredentials::BusCredentials(sdbus::IConnection& connection, KernelPaths paths,
     std::function<void(const std::string&)> on_disconnect)
     : paths_(std::move(paths))
-    , bus_(sdbus::createProxy(connection, "org.freedesktop.DBus", "/org/freedesktop/DBus"))
+    , bus_(sdbus_compat::make_proxy(connection, "org.freedesktop.DBus", "/org/freedesktop/DBus"))
     , on_disconnect_(std::move(on_disconnect))
 {
     // sd-bus lets a unique-name sender satisfy sender='org.freedesktop.DBus'
     // in a match, and any client may send a unicast NameOwnerChanged to the
     // daemon: the handler itself checks that the bus driver sent it. The
     // bus sets the sender field; clients cannot forge it.
-    owner_changes_ = connection.addMatch("type='signal',sender='org.freedesktop.DBus',path='/org/freedesktop/DBus',"
+    owner_changes_ = sdbus_compat::add_match(connection, "type='signal',sender='org.freedesktop.DBus',path='/org/freedesktop/DBus',"
                                          "interface='org.freedesktop.DBus',member='NameOwnerChanged'",
         [this](sdbus::Message& message) { on_bus_signal(message); });
-    bus_->finishRegistration();
 }
 
 void BusCredentials::on_bus_signal(sdbus::Message& message)
@@ -98,7 +98,7 @@ Caller BusCredentials::caller(const std::string& unique_name)
     caller.bus_name = unique_name;
     auto uid = credentials.find("UnixUserID");
     if (uid == credentials.end())
-        throw sdbus::Error("org.wcbroker.Error.AccessDenied", "the bus recorded no user id for " + unique_name);
+        throw sdbus_compat::make_error("org.wcbroker.Error.AccessDenied", "the bus recorded no user id for " + unique_name);
     caller.identity.uid = uid->second.get<std::uint32_t>();
     if (auto gids = credentials.find("UnixGroupIDs"); gids != credentials.end())
         caller.identity.gids = gids->second.get<std::vector<std::uint32_t>>();

@@ -12,6 +12,7 @@
 
 #include "authorizer.hpp"
 #include "kernel-paths.hpp"
+#include "sdbus-compat.hpp"
 
 #include <functional>
 #include <map>
@@ -28,7 +29,7 @@ public:
 
     // Throws sdbus::Error when the bus cannot say (the client already left).
     Caller caller(const std::string& unique_name);
-    Caller caller(const sdbus::Message& message) { return caller(message.getSender()); }
+    Caller caller(const sdbus::Message& message) { return caller(sdbus_compat::sender_of(message)); }
 
     // This bus instance's id (org.freedesktop.DBus.GetId): a unique name
     // means the same connection only within one instance.
@@ -49,7 +50,7 @@ private:
 // message's sender field, so a client cannot pass for it.
 inline bool sent_by_bus_driver(const sdbus::Message& message)
 {
-    return message.getSender() == "org.freedesktop.DBus";
+    return sdbus_compat::sender_of(message) == "org.freedesktop.DBus";
 }
 
 } // namespace wcbroker

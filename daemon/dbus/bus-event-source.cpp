@@ -1,6 +1,7 @@
 #include "bus-event-source.hpp"
 
 #include "log.hpp"
+#include "sdbus-compat.hpp"
 
 #include <sdbus-c++/Error.h>
 
@@ -33,7 +34,7 @@ BusEventSource::BusEventSource(sd_event* event, sdbus::IConnection& connection)
 void BusEventSource::dispatch()
 {
     try {
-        while (connection_.processPendingRequest()) {
+        while (sdbus_compat::process_pending(connection_)) {
         }
     } catch (const sdbus::Error& error) {
         // The connection is gone (bus daemon restarted or died). Exiting lets
@@ -61,9 +62,10 @@ int BusEventSource::on_prepare(sd_event_source*, void* userdata)
     auto* self = static_cast<BusEventSource*>(userdata);
     const sdbus::IConnection::PollData poll = self->connection_.getEventLoopPollData();
     sd_event_source_set_io_events(self->io_.get(), static_cast<std::uint32_t>(poll.events));
-    if (poll.timeout_usec == UINT64_MAX || poll.timeout_usec == 0) {
+    const std::uint64_t deadline = sdbus_compat::poll_deadline_usec(poll);
+    if (deadline == UINT64_MAX || deadline == 0) {
         // 0 means "now": processing is pending, so run straight away.
-        if (poll.timeout_usec == 0) {
+        if (deadline == 0) {
             sd_event_source_set_time(self->timer_.get(), 0);
             sd_event_source_set_enabled(self->timer_.get(), SD_EVENT_ONESHOT);
         } else {
@@ -71,7 +73,7 @@ int BusEventSource::on_prepare(sd_event_source*, void* userdata)
         }
         return 0;
     }
-    sd_event_source_set_time(self->timer_.get(), poll.timeout_usec);
+    sd_event_source_set_time(self->timer_.get(), deadline);
     sd_event_source_set_enabled(self->timer_.get(), SD_EVENT_ONESHOT);
     return 0;
 }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "broker-error.hpp"
+#include "sdbus-compat.hpp"
 
 #include <sdbus-c++/Error.h>
 #include <string>
@@ -10,7 +11,7 @@ namespace wcbroker {
 
 [[noreturn]] inline void throw_dbus_error(const BrokerError& error)
 {
-    throw sdbus::Error(std::string(error_name(error.kind)), error.message);
+    throw sdbus_compat::make_error(std::string(error_name(error.kind)), error.message);
 }
 
 // Object path elements allow only [A-Za-z0-9_]: "0000:3b:00.0" -> "0000_3b_00_0".

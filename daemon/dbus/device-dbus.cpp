@@ -6,7 +6,7 @@ namespace wcbroker {
 
 DeviceObject::DeviceObject(sdbus::IConnection& connection, const DeviceRegistry& registry, RangeMapper& mapper,
     std::string address)
-    : AdaptorInterfaces(connection, device_object_path(address))
+    : AdaptorInterfaces(connection, sdbus::ObjectPath(device_object_path(address)))
     , registry_(registry)
     , mapper_(mapper)
     , address_(std::move(address))

@@ -2,12 +2,13 @@
 
 #include "broker.hpp"
 #include "dbus-error.hpp"
+#include "sdbus-compat.hpp"
 
 namespace wcbroker {
 
 LeaseObject::LeaseObject(sdbus::IConnection& connection, Broker& broker, BusCredentials& credentials,
     const LeaseInfo& lease)
-    : AdaptorInterfaces(connection, lease_object_path(lease.id))
+    : AdaptorInterfaces(connection, sdbus::ObjectPath(lease_object_path(lease.id)))
     , broker_(broker)
     , credentials_(credentials)
     , lease_(lease)
@@ -29,15 +30,20 @@ void LeaseObject::refresh(const LeaseInfo& lease)
 
 void LeaseObject::tell_owner_revoked(const std::string& notice)
 {
-    sdbus::Signal signal = getObject().createSignal(org::wcbroker::Lease1_adaptor::INTERFACE_NAME, "Revoked");
+    sdbus::Signal signal = sdbus_compat::make_signal(getObject(), org::wcbroker::Lease1_adaptor::INTERFACE_NAME, "Revoked");
     signal << notice;
     signal.setDestination(lease_.owner);
     getObject().emitSignal(signal);
 }
 
+void LeaseObject::properties_changed(const std::vector<std::string>& names)
+{
+    sdbus_compat::emit_properties_changed(getObject(), org::wcbroker::Lease1_adaptor::INTERFACE_NAME, names);
+}
+
 void LeaseObject::Release()
 {
-    auto released = broker_.release(credentials_.caller(*getObject().getCurrentlyProcessedMessage()), lease_.id);
+    auto released = broker_.release(credentials_.caller(sdbus_compat::current_sender(getObject())), lease_.id);
     if (!released)
         throw_dbus_error(released.error());
 }

@@ -8,6 +8,9 @@
 
 #include <sdbus-c++/sdbus-c++.h>
 
+#include <string>
+#include <vector>
+
 namespace wcbroker {
 
 class Broker;
@@ -25,6 +28,9 @@ public:
     // Lease1.Revoked as a unicast signal to the owner's connection: other
     // clients have no business knowing why someone else's lease ended.
     void tell_owner_revoked(const std::string& notice);
+
+    // PropertiesChanged on Lease1 for these of its properties.
+    void properties_changed(const std::vector<std::string>& names);
 
 private:
 

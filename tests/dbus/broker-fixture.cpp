@@ -130,7 +130,7 @@ void BrokerTest::start_daemon(const std::vector<std::string>& extra_arguments, c
         argv.insert(argv.begin(), prefix.begin(), prefix.end());
     }
     daemon_ = spawn(argv, daemon_spawn_options(dir_ / "wcbrokerd.log"));
-    auto proxy = sdbus::createProxy(*connection_, "org.freedesktop.DBus", "/org/freedesktop/DBus");
+    auto proxy = wcbroker::sdbus_compat::make_proxy(*connection_, "org.freedesktop.DBus", "/org/freedesktop/DBus");
     const bool owned = eventually([&] {
         bool has_owner = false;
         proxy->callMethod("NameHasOwner").onInterface("org.freedesktop.DBus").withArguments(std::string("org.wcbroker.Broker1")).storeResultsTo(has_owner);
@@ -242,7 +242,7 @@ sdbus::IConnection& BrokerTest::bus()
 
 std::size_t BrokerTest::lease_count()
 {
-    auto broker = sdbus::createProxy(*connection_, "org.wcbroker.Broker1", "/org/wcbroker/Broker1");
+    auto broker = wcbroker::sdbus_compat::make_proxy(*connection_, "org.wcbroker.Broker1", "/org/wcbroker/Broker1");
     std::vector<sdbus::Struct<sdbus::ObjectPath, std::string, uint32_t, uint64_t, uint64_t, std::string, std::string,
         std::string, uint32_t>>
         leases;
@@ -252,7 +252,7 @@ std::size_t BrokerTest::lease_count()
 
 std::uint64_t BrokerTest::policy_generation()
 {
-    auto broker = sdbus::createProxy(*connection_, "org.wcbroker.Broker1", "/org/wcbroker/Broker1");
+    auto broker = wcbroker::sdbus_compat::make_proxy(*connection_, "org.wcbroker.Broker1", "/org/wcbroker/Broker1");
     return broker->getProperty("PolicyGeneration").onInterface("org.wcbroker.Broker1").get<std::uint64_t>();
 }
 

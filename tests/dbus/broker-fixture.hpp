@@ -7,6 +7,7 @@
 
 #include "fake-pci.hpp"
 #include "process.hpp"
+#include "sdbus-compat.hpp"
 #include "subprocess.hpp"
 
 #include <chrono>

@@ -38,7 +38,7 @@ protected:
 
     std::vector<LeaseSeen> leases()
     {
-        auto broker = sdbus::createProxy(bus(), "org.wcbroker.Broker1", "/org/wcbroker/Broker1");
+        auto broker = wcbroker::sdbus_compat::make_proxy(bus(), "org.wcbroker.Broker1", "/org/wcbroker/Broker1");
         std::vector<sdbus::Struct<sdbus::ObjectPath, std::string, uint32_t, uint64_t, uint64_t, std::string,
             std::string, std::string, uint32_t>>
             listed;
@@ -51,7 +51,7 @@ protected:
 
     std::string name_owner(const std::string& name)
     {
-        auto driver = sdbus::createProxy(bus(), "org.freedesktop.DBus", "/org/freedesktop/DBus");
+        auto driver = wcbroker::sdbus_compat::make_proxy(bus(), "org.freedesktop.DBus", "/org/freedesktop/DBus");
         std::string owner;
         driver->callMethod("GetNameOwner").onInterface("org.freedesktop.DBus").withArguments(name).storeResultsTo(owner);
         return owner;
@@ -60,7 +60,7 @@ protected:
     // The unique name of the connection process PID opened.
     std::string connection_of(pid_t pid)
     {
-        auto driver = sdbus::createProxy(bus(), "org.freedesktop.DBus", "/org/freedesktop/DBus");
+        auto driver = wcbroker::sdbus_compat::make_proxy(bus(), "org.freedesktop.DBus", "/org/freedesktop/DBus");
         std::vector<std::string> names;
         driver->callMethod("ListNames").onInterface("org.freedesktop.DBus").storeResultsTo(names);
         for (const std::string& name : names) {

@@ -3,6 +3,7 @@
 
 #include "policy-test-support.hpp"
 
+#include <algorithm>
 #include <gtest/gtest.h>
 
 namespace wcbroker::test {

@@ -2,7 +2,9 @@
 # The whole test suite, from a fresh Debian 12 machine: installs what is
 # missing, builds wcbroker with g++ (build/) and again with clang under
 # AddressSanitizer and UndefinedBehaviorSanitizer with the fuzzers
-# (build-sanitize/), runs every test in both, and ends with one line:
+# (build-sanitize/), runs every test in both, builds it once more on
+# Debian 13 in a cached root and runs there every suite that does not boot
+# QEMU (scripts/test-debian13.sh), and ends with one line:
 # "N passed, N failed[, N skipped]". The end-to-end tests boot Debian
 # kernels under QEMU; the kernels are downloaded once into
 # /var/cache/wcbroker-vm (WCBROKER_VM_CACHE), never installed.
@@ -40,5 +42,10 @@ CXX=clang++ setup build-sanitize -Db_sanitize=address,undefined -Db_lundef=false
 ninja -C build-sanitize
 ASAN_OPTIONS=detect_leaks=1:strict_string_checks=1 run_suite build-sanitize
 
-scripts/test-summary.py build build-sanitize || status=1
+# Debian 13 (sdbus-c++ 2, toml++ 3.4, gcc 14): every suite but the QEMU
+# ones, built and run in a cached trixie root (scripts/test-debian13.sh).
+echo "== Debian 13" >&2
+debian13_build=$(scripts/test-debian13.sh | tail -n1) || status=1
+
+scripts/test-summary.py build build-sanitize "$debian13_build" || status=1
 exit $status

@@ -146,13 +146,12 @@ int run(const DaemonOptions& options)
 
     // A driver's claim on a BAR ends its sysfs mappings in the kernel at
     // once, with no event to hear: look at /proc/iomem twice a second while
-    // any lease is live (one read per device with leases), and not at all
+    // any lease is live (one read for all of them), and not at all
     // otherwise.
     std::function<void()> watch_claims;
     EventSource claim_timer;
     watch_claims = [&] {
-        if (broker.has_leases())
-            broker.end_leases_on_claimed_bars();
+        broker.end_leases_on_claimed_bars();
         claim_timer = loop.add_timer(std::chrono::milliseconds(500), watch_claims);
     };
     watch_claims();

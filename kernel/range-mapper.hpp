@@ -40,6 +40,9 @@ public:
     // The same for every BAR of the device, in the order of device.bars,
     // from one reading of /proc/iomem (a large file on big machines).
     std::vector<std::optional<std::string>> claimants(const DeviceFacts& device) const;
+    // /proc/iomem's entries, for looking at many devices' BARs at once
+    // (bar_claimant()); none when it cannot be read.
+    std::vector<IomemEntry> read_iomem() const;
 
     // For a request check_range() passed: chooses the mechanism, checks
     // the claim, opens and verifies. `device_generation` changes whenever
@@ -49,9 +52,6 @@ public:
         bool require_kernel_enforced_range);
 
 private:
-    // /proc/iomem's entries; none when it cannot be read.
-    std::vector<IomemEntry> read_iomem() const;
-
     KernelPaths paths_;
     std::uint64_t page_size_;
     SysfsResourceMechanism write_combine_{Access::WriteCombine};

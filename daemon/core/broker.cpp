@@ -662,30 +662,23 @@ void Broker::device_changed(const DeviceRecord& record)
 
 void Broker::end_leases_on_claimed_bars()
 {
-    if (registry_ == nullptr)
+    if (registry_ == nullptr || leases_.size() == 0)
         return;
-    std::map<std::string, std::vector<std::uint64_t>, std::less<>> by_device;
-    for (const Lease* lease : leases_.all())
-        by_device[lease->address].push_back(lease->id);
-    for (const auto& [address, ids] : by_device) {
-        const DeviceRecord* record = registry_->find(address);
-        if (record == nullptr)
+    const std::vector<IomemEntry> claims = mapper_.read_iomem();
+    // Decided first, ended after: ending a lease changes the table.
+    std::vector<std::pair<std::uint64_t, std::string>> claimed;
+    for (const Lease* lease : leases_.all()) {
+        const DeviceRecord* record = registry_->find(lease->address);
+        const BarFacts* bar = record != nullptr ? record->facts.bar(lease->request.bar) : nullptr;
+        if (bar == nullptr)
             continue; // device_removed() ends these
-        const std::vector<std::optional<std::string>> holders = mapper_.claimants(record->facts);
-        for (std::uint64_t id : ids) {
-            const Lease* lease = leases_.find(id);
-            const auto& bars = record->facts.bars;
-            const auto bar = std::find_if(bars.begin(), bars.end(),
-                [&](const BarFacts& facts) { return facts.index == lease->request.bar; });
-            const auto slot = static_cast<std::size_t>(bar - bars.begin());
-            if (slot >= holders.size() || !holders[slot])
-                continue;
-            const std::string holder = *holders[slot];
-            end_lease(id, LeaseEnd::Revoked,
-                "BAR " + std::to_string(lease->request.bar) + " was claimed by " + holder + " ("
-                    + describe_claimant(holder) + "); the kernel revoked the mapping");
+        if (auto holder = bar_claimant(claims, lease->address, bar->start, bar->size)) {
+            claimed.emplace_back(lease->id, "BAR " + std::to_string(bar->index) + " was claimed by " + *holder + " ("
+                    + describe_claimant(*holder) + "); the kernel revoked the mapping");
         }
     }
+    for (const auto& [id, reason] : claimed)
+        end_lease(id, LeaseEnd::Revoked, reason);
 }
 
 void Broker::device_removed(const DeviceFacts& last_known, const std::string& reason)

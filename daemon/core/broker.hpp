@@ -110,9 +110,8 @@ public:
     // claims it (vfio-pci: at a BAR's first use on 6.x, at device open on
     // 7.x). Ends the leases of BARs that /proc/iomem now shows claimed, so
     // that what wcbrokerd lists matches what the kernel left. Reads
-    // /proc/iomem once per device with live leases; nothing without leases.
+    // /proc/iomem once when leases are live; nothing without leases.
     void end_leases_on_claimed_bars();
-    bool has_leases() const { return leases_.size() != 0; }
     // At start, before the bus name is owned: takes over the leases a
     // previous run granted whose owners are still there, and drops (and
     // audits) the others.

@@ -4,6 +4,7 @@
 # Usage:
 #   build-initramfs.sh -k KERNEL -o OUT [--systemd] [--scenario FILE] [--tree DIR]...
 #                      [--bin SRC[:DEST]]... [--file SRC:DEST]... [--env NAME=VALUE]...
+#                      [--kmod FILE.ko]...
 #
 #   -k KERNEL        kernel dir from kernels.sh, or anything kernels.sh fetch accepts (6.12 ...)
 #   -o OUT           initramfs to write
@@ -25,6 +26,10 @@
 #   --file SRC:DEST  file or directory (copied recursively, contents into DEST) e.g. udev rules
 #                    to /etc/udev/rules.d/, a bus policy to /usr/share/dbus-1/system.d/, config
 #   --env NAME=VALUE exported to the scenario (written to /etc/wcbroker-vm/env)
+#   --kmod FILE.ko   an out-of-tree module built for this kernel (tests/vm/build-kmod.sh), put in
+#                    /usr/lib/modules/KVER/updates/dkms/ (where DKMS puts it) with a modules.dep
+#                    from depmod, so `modprobe NAME` loads it; nothing loads it at boot (scenarios
+#                    decide).  Refused unless its vermagic starts with the kernel's release
 #
 # Environment: WCBROKER_VM_CACHE (cache dir), WCVM_REBUILD=1 (ignore cached image parts).
 # Exit codes: 0 ok, 1 error, 2 usage, 77 a required tool is missing (prints SKIP:).
@@ -51,7 +56,7 @@ usage() {
 }
 
 kernel="" out="" scenario="" systemd=0
-bins=() files=() envs=() trees=()
+bins=() files=() envs=() trees=() kmods=()
 while [[ $# -gt 0 ]]; do
     case $1 in
         -k | --kernel) kernel=${2:?}; shift 2 ;;
@@ -62,6 +67,7 @@ while [[ $# -gt 0 ]]; do
         --bin) bins+=("${2:?}"); shift 2 ;;
         --file) files+=("${2:?}"); shift 2 ;;
         --env) envs+=("${2:?}"); shift 2 ;;
+        --kmod) kmods+=("${2:?}"); shift 2 ;;
         -h | --help) usage ;;
         *) echo "build-initramfs.sh: unknown argument '$1'" >&2; usage ;;
     esac
@@ -458,6 +464,26 @@ for spec in "${files[@]}"; do
         put "$src" "$root" "$dest"
     fi
 done
+if [[ ${#kmods[@]} -gt 0 ]]; then
+    # The kernel part's module tree plus these, depmod'ed on the host: the extras are unpacked
+    # after the kernel part, so this modules.dep replaces the kernel part's.
+    wcvm_require_tools depmod modinfo
+    # shellcheck disable=SC1091  # generated: defines KVER
+    source "$kdir/kernel.env"
+    mods="$work/kmods"
+    mkdir -p "$mods"
+    cp -a "$kdir/modules/usr/." "$mods/"
+    mkdir -p "$mods/lib/modules/$KVER/updates/dkms"
+    for ko in "${kmods[@]}"; do
+        [[ -f "$ko" && "$ko" == *.ko ]] || wcvm_die "--kmod wants an existing .ko file, got '$ko'"
+        vermagic=$(modinfo -F vermagic "$ko")
+        [[ "$vermagic" == "$KVER "* ]] || wcvm_die "--kmod $ko: vermagic '$vermagic' is not for $KVER"
+        cp "$ko" "$mods/lib/modules/$KVER/updates/dkms/"
+    done
+    depmod -b "$mods" "$KVER" || wcvm_die "depmod with the --kmod modules failed for $KVER"
+    mkdir -p "$root/usr/lib/modules/$KVER"
+    cp -a "$mods/lib/modules/$KVER/updates" "$mods/lib/modules/$KVER"/modules.* "$root/usr/lib/modules/$KVER/"
+fi
 if [[ -n "$scenario" ]]; then
     [[ -f "$scenario" ]] || wcvm_die "scenario not found: $scenario"
     put "$scenario" "$root" /usr/libexec/wcbroker-vm/scenario

@@ -6,11 +6,12 @@
 #   run-vm.sh -k KERNEL [--systemd] [-s SCENARIO] [--tree DIR]... [--bin SRC[:DEST]]...
 #             [--file SRC:DEST]... [--env NAME=VALUE]... [--host-check EXE]... [--initrd FILE]
 #             [--timeout SECS] [--append "ARGS"] [--device-b edu|pci-testdev] [--workdir DIR]
-#             [--shm-init FILE] [--memory MIB]
+#             [--shm-init FILE] [--memory MIB] [--kmod FILE.ko]...
 #
 #   -k KERNEL          6.1-cloud | 6.1 | 6.12 | a Debian linux-image package | a kernels.sh dir
 #   -s SCENARIO        guest script (see build-initramfs.sh --scenario); --tree/--bin/--file/--env
-#                      are passed to build-initramfs.sh unchanged
+#                      are passed to build-initramfs.sh unchanged, and so is --kmod (an
+#                      out-of-tree module for modprobe in the guest, never loaded at boot)
 #   --systemd          systemd as PID 1 (build-initramfs.sh --systemd); the scenario runs from
 #                      wcvm-scenario.service once the boot is over.  The image decides the mode:
 #                      with --initrd this only labels the log
@@ -65,7 +66,7 @@ while [[ $# -gt 0 ]]; do
         -s | --scenario) scenario=${2:?}; shift 2 ;;
         --systemd) systemd=1; shift ;;
         --memory) memory=${2:?}; shift 2 ;;
-        --tree | --bin | --file | --env) build_args+=("$1" "${2:?}"); shift 2 ;;
+        --tree | --bin | --file | --env | --kmod) build_args+=("$1" "${2:?}"); shift 2 ;;
         --host-check) checks+=("${2:?}"); shift 2 ;;
         --initrd) initrd=${2:?}; shift 2 ;;
         --timeout) timeout_s=${2:?}; shift 2 ;;
@@ -111,7 +112,7 @@ if [[ -z "$initrd" ]]; then
     [[ -z "$scenario" ]] || build+=(--scenario "$scenario")
     "${build[@]}" "${build_args[@]}"
 elif [[ -n "$scenario" || ${#build_args[@]} -gt 0 ]]; then
-    echo "run-vm.sh: --initrd excludes -s/--tree/--bin/--file/--env" >&2
+    echo "run-vm.sh: --initrd excludes -s/--tree/--bin/--file/--env/--kmod" >&2
     exit 2
 fi
 

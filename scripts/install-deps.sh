@@ -13,14 +13,16 @@ build_packages=(
 )
 # Tests: a private bus, umockdev for udev, clang for the fuzzers and the
 # sanitizer build, QEMU and a guest userland for the end-to-end tests, and
-# the linters for scripts and man pages, and mmdebstrap for the Debian 13
-# root the suites run in a second time (scripts/test-debian13.sh).
+# the linters for scripts and man pages, mmdebstrap for the Debian 13 root
+# the suites run in a second time (scripts/test-debian13.sh) and the wcalias
+# module is built in for trixie's kernels, pahole for the module's BTF
+# against kernels whose headers ship vmlinux, and dkms for its DKMS test.
 test_packages=(
     dbus-daemon dbus-bin umockdev libumockdev-dev
     clang libclang-rt-14-dev
     qemu-system-x86 busybox-static cpio kmod xz-utils gzip gcc libc6-dev
     shellcheck groff-base man-db
-    mmdebstrap
+    mmdebstrap pahole dkms
 )
 
 case "${1:-test}" in

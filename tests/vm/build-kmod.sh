@@ -150,10 +150,17 @@ case $cc_text in
     *) wcvm_skip "$KVER was built by '$cc_text': no recipe for that compiler in build-kmod.sh" ;;
 esac
 
-# kmod_build_host DIR : build the scratch copy DIR with the host's make and compiler.
+# kmod_build_host DIR : build the scratch copy DIR with the host's make and compiler.  Headers
+# that ship vmlinux make kbuild run pahole for the module's BTF; without pahole, no BTF (the
+# module loads all the same) rather than a failed build.
 kmod_build_host() {
+    local nobtf=()
     wcvm_require_tools "$cc" "x86_64-linux-gnu-$cc"
-    make -C "$KDIR" M="$1" modules >&2
+    if [[ -f "$KDIR/vmlinux" ]] && ! command -v pahole >/dev/null; then
+        wcvm_log "no pahole on this machine: building without BTF (apt-get install pahole)"
+        nobtf=(CONFIG_DEBUG_INFO_BTF_MODULES=)
+    fi
+    make -C "$KDIR" M="$1" "${nobtf[@]}" modules >&2
 }
 
 # kmod_build_debian13 DIR : the same inside the Debian 13 root.  The root is entered only in a

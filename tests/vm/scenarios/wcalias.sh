@@ -14,14 +14,15 @@ set -u
 . /usr/libexec/wcbroker-vm/checks.sh
 
 A=${WCVM_DEV_A:-}
+B=${WCVM_DEV_B:-}
 KO=/usr/lib/modules/$(uname -r)/updates/dkms/wcalias.ko
 # shellcheck disable=SC2317  # both called through check
 not_loaded() { ! grep -q '^wcalias ' /proc/modules; }
 # shellcheck disable=SC2317
 no_oops() { ! dmesg | grep -qE 'BUG|WARNING|Call Trace|Oops'; }
 
-if [ -z "$A" ]; then
-    fail "the guest has device A (ivshmem)"
+if [ -z "$A" ] || [ -z "$B" ]; then
+    fail "the guest has device A (ivshmem) and device B"
     exit 1
 fi
 check "wcalias.ko is installed for $(uname -r) ($KO)" [ -f "$KO" ]
@@ -44,6 +45,8 @@ esac
 
 bind_vfio "$A"
 check "device A is bound to vfio-pci" [ "$(driver_of "$A")" = vfio-pci ]
+bind_vfio "$B"
+check "device B (non-prefetchable BAR0) is bound to vfio-pci" [ "$(driver_of "$B")" = vfio-pci ]
 t0=$(cut -d' ' -f1 /proc/uptime)
 if modprobe wcalias; then
     pass "modprobe wcalias loads it ($(awk -v t0="$t0" '{printf "%.0f ms", ($1 - t0) * 1000}' /proc/uptime))"
@@ -53,7 +56,7 @@ fi
 info "tainted: $(cat /proc/sys/kernel/tainted) (4096 out-of-tree, 8192 unsigned)"
 check "/dev/wcalias appears" wait_until 50 test -c /dev/wcalias
 t0=$(cut -d' ' -f1 /proc/uptime)
-wcalias-check run "$A"
+wcalias-check run "$A" "$B"
 failures=$((failures + $?))
 info "wcalias-check took $(awk -v t0="$t0" '{printf "%.1f s", $1 - t0}' /proc/uptime)"
 dmesg | grep -E 'wcalias|vfio|BUG|WARNING|Call Trace' | sed 's/^/INFO: dmesg: /'

@@ -238,17 +238,21 @@ wcvm_helper_dyn() {
 
 # wcvm_build_helper NAME -static | NAME LINKARG... : what the two above share.  The key of a
 # static helper is its source's hash alone (as before dynamic ones existed), a dynamic one's
-# also covers the link arguments.
+# also covers the link arguments; either also covers the files its `#include "..."` lines name
+# (wcalias-check.c's kmod/uapi/wcalias.h), when it has any.
 wcvm_build_helper() {
-    local name=$1 src cache out key
+    local name=$1 src cache out key inc includes=()
     shift
     src="$WCVM_DIR/$name.c"
     [[ -f "$src" ]] || wcvm_die "no helper source $src"
     cache=$(wcvm_cache_dir)
-    if [[ "$*" == -static ]]; then
+    while read -r inc; do
+        includes+=("$(dirname "$src")/$inc")
+    done < <(sed -n 's/^#include "\(.*\)"/\1/p' "$src")
+    if [[ "$*" == -static && ${#includes[@]} == 0 ]]; then
         key=$(wcvm_sha256 "$src" | cut -c1-16)
     else
-        key=$({ cat "$src"; printf '%s\n' "$@"; } | wcvm_sha256 | cut -c1-16)
+        key=$({ cat "$src" "${includes[@]}"; printf '%s\n' "$@"; } | wcvm_sha256 | cut -c1-16)
     fi
     out="$cache/helpers/$(basename "$name")-$key"
     if [[ ! -x "$out" ]]; then

@@ -117,6 +117,8 @@ static const char *err_name(int e)
 	case EBADF: return "EBADF";
 	case ENOSPC: return "ENOSPC";
 	case ENOTTY: return "ENOTTY";
+	case EAGAIN: return "EAGAIN";
+	case EFAULT: return "EFAULT";
 	}
 	snprintf(buf, sizeof(buf), "errno %d", e);
 	return buf;
@@ -458,6 +460,7 @@ struct mapper_reply {
 	int big_err;		/* mmap of length + 4K */
 	int past_err;		/* mmap of 4K at offset = length */
 	int private_err;	/* MAP_PRIVATE */
+	int grow_err;		/* mremap of the mapping to length + 4K */
 	int sig_first, sig_last;	/* TOUCH: first page, last byte */
 	int remap_err;		/* TOUCH: a new mmap afterwards */
 	uid_t uid;
@@ -544,6 +547,12 @@ static void mapper_main(int sock)
 			r.private_err = map_err(p);
 			if (p != MAP_FAILED)
 				munmap(p, length);
+			if (map) {
+				p = mremap((void *)map, length, length + PAGE, MREMAP_MAYMOVE);
+				r.grow_err = map_err(p);
+				if (p != MAP_FAILED)
+					map = p; /* keep the one mapping there is */
+			}
 		} else if (cmd.cmd == TOUCH_CMD) {
 			void *p;
 
@@ -774,6 +783,7 @@ static void check_aliases(int ctl)
 		check(r.past_err == EINVAL, "WC alias: mmap at offset = length fails (%s, want EINVAL)",
 		      err_name(r.past_err));
 		check(r.private_err != 0, "WC alias: MAP_PRIVATE fails (%s)", err_name(r.private_err));
+		check(r.grow_err != 0, "WC alias: mremap of the mapping to length + 4K fails (%s)", err_name(r.grow_err));
 	} else {
 		check(0, "WC alias: a second mapper maps it");
 	}
@@ -840,6 +850,10 @@ static void check_aliases(int ctl)
 	}
 	expect_no_pat("WC alias revoked", wc.phys, wc_len);
 	expect_query_revoked("WC alias revoked", wcfd, WCALIAS_REVOKED_BY_REQUEST, WCALIAS_REVOKED_BY_REQUEST);
+	ret = query(ctl, wcfd, &q);
+	check(ret == 0 && q.own == 1 && q.id == wc.id,
+	      "WC alias revoked: QUERY from the context that created it still says own 1 (own %u) (%s)", q.own,
+	      err_name(-ret));
 	ret = revoke_alias(ctl, wc.id);
 	check(ret == -ENOENT, "REVOKE of an alias that is no longer live: ENOENT (%s)", err_name(-ret));
 	mapper_stop(&m);
@@ -1485,6 +1499,41 @@ static void check_removal(void)
 	check(access(path, F_OK) == 0, "rescan: the device is back");
 }
 
+/*
+ * The module stays while anything of it is open: a control fd, or an alias
+ * fd even once revoked (the dma-buf holds a module reference). Last step of
+ * "run": it leaves the module unloaded.
+ */
+static void check_unload(void)
+{
+	struct wcalias_create c;
+	int ctl = ctl_open(), ret;
+
+	ret = (int)syscall(SYS_delete_module, "wcalias", O_NONBLOCK) ? errno : 0;
+	check(ret == EWOULDBLOCK || ret == EBUSY, "unload: refused while a control fd is open (%s)", err_name(ret));
+	if (bind_vfio() && create(ctl, &c, WCALIAS_MEMTYPE_WC, 0x10000, PAGE) == 0) {
+		close(ctl);
+		ctl = -1;
+		ret = (int)syscall(SYS_delete_module, "wcalias", O_NONBLOCK) ? errno : 0;
+		check(ret == EWOULDBLOCK || ret == EBUSY,
+		      "unload: refused while a revoked alias fd is still open (%s)", err_name(ret));
+		close(c.fd);
+	} else {
+		check(0, "unload: an alias to hold open (vfio-pci bound again after the rescan)");
+	}
+	if (ctl >= 0)
+		close(ctl);
+	/* the dma-buf's last fput is deferred: give it a moment */
+	for (int i = 0; i < 50; i++) {
+		ret = (int)syscall(SYS_delete_module, "wcalias", O_NONBLOCK) ? errno : 0;
+		if (ret != EWOULDBLOCK && ret != EBUSY)
+			break;
+		usleep(20000);
+	}
+	check(ret == 0 && access(CTL, F_OK) != 0, "unload: with everything closed, the module unloads (%s)",
+	      err_name(ret));
+}
+
 /* --- lockdown ------------------------------------------------------------------------------- */
 
 static int lockdown_main(const char *ko)
@@ -1562,6 +1611,7 @@ static int run_main(void)
 	check_stress();
 	check_unbind();
 	check_removal();
+	check_unload();
 	return failures;
 }
 

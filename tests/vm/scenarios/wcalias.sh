@@ -59,6 +59,9 @@ t0=$(cut -d' ' -f1 /proc/uptime)
 wcalias-check run "$A" "$B"
 failures=$((failures + $?))
 info "wcalias-check took $(awk -v t0="$t0" '{printf "%.1f s", $1 - t0}' /proc/uptime)"
+# wcalias-check ends with the module unloaded: it loads again, and leaves nothing behind.
+check "modprobe wcalias loads it again after the unload" modprobe wcalias
+check "no wcalias line in /proc/iomem at the end" eval '! grep -q wcalias /proc/iomem'
 dmesg | grep -E 'wcalias|vfio|BUG|WARNING|Call Trace' | sed 's/^/INFO: dmesg: /'
 check "the kernel logged no BUG, WARNING or oops" no_oops
 exit "$failures"

@@ -64,7 +64,7 @@ check "dbus-daemon asked systemd to start it (SystemdService=)" \
 pid=$(property MainPID)
 field() { awk -v f="$1:" '$1 == f { print $2 }' "/proc/$pid/status"; }
 grep -E '^(Uid|CapBnd|CapEff|NoNewPrivs|Seccomp):' "/proc/$pid/status" | sed 's/^/wcbrokerd status: /'
-check "it keeps one capability, CAP_SYS_ADMIN (CapBnd 0000000000200000)" [ "$(field CapBnd)" = 0000000000200000 ]
+check "it keeps two capabilities, CAP_SYS_ADMIN and CAP_SYS_RAWIO (CapBnd 0000000000220000)" [ "$(field CapBnd)" = 0000000000220000 ]
 check "no new privileges, system call filter on" [ "$(field NoNewPrivs)/$(field Seccomp)" = 1/2 ]
 check "its own mount namespace" [ "$(readlink "/proc/$pid/ns/mnt")" != "$(readlink /proc/1/ns/mnt)" ]
 check "its status line comes from sd_notify ($(property StatusText))" \

@@ -73,6 +73,11 @@ if [[ $systemd == 1 ]]; then
     bin=$(find "$stage" -path '*/bin/wcbrokerctl' | head -n1)
     vm_inputs=(--systemd --tree "$stage" --bin "$sbin" --bin "$bin" -s "$here/scenarios/systemd-e2e.sh"
         --file "$here/scenarios/e2e-policy.toml:/etc/wcbroker/policy.toml")
+    # The module's steps (9): the module for each kernel, and a client.
+    wcalias=1
+    lease_probe=$(wcvm_helper_dyn lease-probe -I"$source/client/libwcbroker" -L"$build/client/libwcbroker" \
+        -Wl,-rpath,"$build/client/libwcbroker" -lwcbroker) || skip "cannot build tests/vm/lease-probe.c"
+    vm_inputs+=(--bin "$lease_probe:/usr/bin/lease-probe" --env WCVM_WCALIAS=1)
 else
     set +e
     # A skip's reason comes out with the path, not on this script's stdout.

@@ -52,22 +52,15 @@
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
-#include <linux/version.h>
 
 #ifdef CONFIG_X86
 #include <asm/memtype.h>
 #endif
 
+#include "compat.h"
 #include "uapi/wcalias.h"
 
 #define WCALIAS_VERSION "0.1.0"
-
-#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 3, 0)
-static inline void vm_flags_set(struct vm_area_struct *vma, unsigned long flags)
-{
-	vma->vm_flags |= flags;
-}
-#endif
 
 static unsigned int max_aliases_per_context = 1024;
 module_param(max_aliases_per_context, uint, 0444);
@@ -967,8 +960,4 @@ MODULE_DESCRIPTION("Range-limited, revocable write-combining aliases of PCI BARs
 MODULE_AUTHOR("The wcbroker developers");
 MODULE_LICENSE("GPL");
 MODULE_VERSION(WCALIAS_VERSION);
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 13, 0)
-MODULE_IMPORT_NS("DMA_BUF");
-#else
-MODULE_IMPORT_NS(DMA_BUF);
-#endif
+WCALIAS_IMPORT_DMA_BUF_NS;

@@ -338,6 +338,16 @@ const char* wcbroker_mapping_range_enforcement(const wcbroker_mapping* mapping)
     return mapping != nullptr ? mapping->range_enforcement.c_str() : nullptr;
 }
 
+int wcbroker_mapping_fd(const wcbroker_mapping* mapping)
+{
+    return mapping != nullptr ? mapping->fd : -1;
+}
+
+std::uint64_t wcbroker_mapping_fd_offset(const wcbroker_mapping* mapping)
+{
+    return mapping != nullptr ? mapping->mmap_offset : 0;
+}
+
 int wcbroker_mapping_revoked(const wcbroker_mapping* mapping)
 {
     return mapping != nullptr && mapping->revoked ? 1 : 0;

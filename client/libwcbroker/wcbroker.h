@@ -99,6 +99,13 @@ WCBROKER_EXPORT const char *wcbroker_mapping_lease(const wcbroker_mapping *mappi
 WCBROKER_EXPORT const char *wcbroker_mapping_mechanism(const wcbroker_mapping *mapping);
 /* "kernel" or "advisory": whether the kernel stops accesses outside the range. */
 WCBROKER_EXPORT const char *wcbroker_mapping_range_enforcement(const wcbroker_mapping *mapping);
+/* The lease's file descriptor, owned by the mapping (closed by
+ * wcbroker_unmap(); dup() it to keep it), and the offset to give mmap(2)
+ * for the first byte of the range: to map it again elsewhere, or to hand it
+ * to another process. With range enforcement "kernel" no mmap of it can
+ * reach beyond the range. */
+WCBROKER_EXPORT int wcbroker_mapping_fd(const wcbroker_mapping *mapping);
+WCBROKER_EXPORT uint64_t wcbroker_mapping_fd_offset(const wcbroker_mapping *mapping);
 /* Nonzero once wcbrokerd revoked the lease; the reason, or NULL. */
 WCBROKER_EXPORT int wcbroker_mapping_revoked(const wcbroker_mapping *mapping);
 WCBROKER_EXPORT const char *wcbroker_mapping_revoked_reason(const wcbroker_mapping *mapping);

@@ -38,7 +38,7 @@ TEST_F(BrokerTest, AllowedAcquireGivesAnFdWhoseMappingIsTheBar)
     Process c = client({"map", device_a, "2", "0", "4096", "wc", "--read", "18", "--write", "written by nobody"}, nobody);
     const std::string acquired = first_line(c);
     EXPECT_TRUE(contains(acquired, "memtype=write-combining")) << acquired;
-    EXPECT_TRUE(contains(acquired, "mechanism=sysfs-wc enforcement=advisory length=4096")) << acquired;
+    EXPECT_TRUE(contains(acquired, "mechanism=sysfs-wc enforcement=advisory length=4096 fd=open fd_offset=0")) << acquired;
     EXPECT_EQ(c.read_line(), "read=" + hex_of("hello from the BAR"));
     EXPECT_EQ(c.read_line(), "wrote=17");
     EXPECT_EQ(c.read_line(), "released=0");

@@ -13,6 +13,7 @@
 #include "wcbroker.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -92,9 +93,11 @@ int main(int argc, char **argv)
     r = wcbroker_map(session, &request, &mapping, &error);
     if (r < 0)
         return report_error(r, error);
-    printf("lease=%s memtype=%s mechanism=%s enforcement=%s length=%zu\n", wcbroker_mapping_lease(mapping),
-        wcbroker_mapping_memtype(mapping), wcbroker_mapping_mechanism(mapping),
-        wcbroker_mapping_range_enforcement(mapping), wcbroker_mapping_length(mapping));
+    printf("lease=%s memtype=%s mechanism=%s enforcement=%s length=%zu fd=%s fd_offset=%llu\n",
+        wcbroker_mapping_lease(mapping), wcbroker_mapping_memtype(mapping), wcbroker_mapping_mechanism(mapping),
+        wcbroker_mapping_range_enforcement(mapping), wcbroker_mapping_length(mapping),
+        fcntl(wcbroker_mapping_fd(mapping), F_GETFD) >= 0 ? "open" : "closed",
+        (unsigned long long)wcbroker_mapping_fd_offset(mapping));
     const unsigned char *bytes = wcbroker_mapping_address(mapping);
     if (read_bytes > 0) {
         printf("read=");

@@ -71,6 +71,12 @@ expect_file "$bindir/wcbrokerctl" executable
 expect_file "$libdir/libwcbroker.so.0" library
 expect_file "$includedir/wcbroker.h" header
 expect_file "$libdir/pkgconfig/wcbroker.pc" data
+expect_file "$includedir/wcalias/wcalias.h" header
+# The module's sources where DKMS looks for them: /usr/src/NAME-VERSION.
+version=$(meson introspect --projectinfo "$build" | python3 -c 'import json, sys; print(json.load(sys.stdin)["version"])')
+for file in dkms.conf Kbuild Makefile compat.h wcalias.c uapi/wcalias.h; do
+    expect_file "$prefix/src/wcalias-$version/$file" data
+done
 expect_file "$unitdir/wcbrokerd.service" data
 expect_file "$rulesdir/70-wcbroker.rules" data
 catalogdir=$(pkg-config --variable=catalogdir systemd)

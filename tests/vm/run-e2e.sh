@@ -5,12 +5,17 @@
 # With --systemd (issue #6) the build's "meson install" tree goes into a
 # guest where systemd is PID 1, and scenarios/systemd-e2e.sh checks that
 # the unit, udev rules, D-Bus activation and journal work as installed.
+# With --wcalias (issue 13) the busybox guest also gets the wcalias module
+# built for its kernel, and scenarios/e2e-wcalias.sh drives wcbrokerd
+# through it; --lockdown boots that guest with lockdown=integrity.
 #
-# Usage: run-e2e.sh [--tap] [--narrate] [--systemd] BUILD_DIR [KERNEL...]
+# Usage: run-e2e.sh [--tap] [--narrate] [--systemd|--wcalias [--lockdown]] BUILD_DIR [KERNEL...]
 #   KERNEL defaults to "6.1-cloud 6.12" (see kernels.sh).
 #   --tap      print TAP for meson's test runner (one test per check)
 #   --narrate  print the guest's narration too (the demo)
 #   --systemd  the installed tree under systemd instead
+#   --wcalias  the wcalias module and scenarios/e2e-wcalias.sh instead
+#   --lockdown with --wcalias: under lockdown=integrity
 # Exit: 0 all passed, 1 a failure, 77 QEMU or another tool is missing (SKIP).
 set -euo pipefail
 
@@ -19,13 +24,15 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source "$here/lib.sh"
 source=$(cd "$here/../.." && pwd)
 
-tap=0 narrate=0 systemd=0
-usage="usage: $0 [--tap] [--narrate] [--systemd] BUILD_DIR [KERNEL...]"
+tap=0 narrate=0 systemd=0 wcalias=0 lockdown=0
+usage="usage: $0 [--tap] [--narrate] [--systemd|--wcalias [--lockdown]] BUILD_DIR [KERNEL...]"
 while [[ $# -gt 0 && $1 == --* ]]; do
     case $1 in
     --tap) tap=1 ;;
     --narrate) narrate=1 ;;
     --systemd) systemd=1 ;;
+    --wcalias) wcalias=1 ;;
+    --lockdown) lockdown=1 ;;
     *) echo "$usage" >&2; exit 2 ;;
     esac
     shift
@@ -66,6 +73,11 @@ if [[ $systemd == 1 ]]; then
     bin=$(find "$stage" -path '*/bin/wcbrokerctl' | head -n1)
     vm_inputs=(--systemd --tree "$stage" --bin "$sbin" --bin "$bin" -s "$here/scenarios/systemd-e2e.sh"
         --file "$here/scenarios/e2e-policy.toml:/etc/wcbroker/policy.toml")
+    # The module's steps (9): the module for each kernel, and a client.
+    wcalias=1
+    lease_probe=$(wcvm_helper_dyn lease-probe -I"$source/client/libwcbroker" -L"$build/client/libwcbroker" \
+        -Wl,-rpath,"$build/client/libwcbroker" -lwcbroker) || skip "cannot build tests/vm/lease-probe.c"
+    vm_inputs+=(--bin "$lease_probe:/usr/bin/lease-probe" --env WCVM_WCALIAS=1)
 else
     set +e
     # A skip's reason comes out with the path, not on this script's stdout.
@@ -84,13 +96,37 @@ else
         --file "$source/udev-rules/70-wcbroker.rules:/etc/udev/rules.d/70-wcbroker.rules"
         --file "$here/scenarios/e2e-policy.toml:/etc/wcbroker/policy.toml"
         --host-check "$here/scenarios/e2e-host.sh")
+    if [[ $wcalias == 1 ]]; then
+        # A libwcbroker client linked against this build's library.
+        lease_probe=$(wcvm_helper_dyn lease-probe -I"$source/client/libwcbroker" -L"$build/client/libwcbroker" \
+            -Wl,-rpath,"$build/client/libwcbroker" -lwcbroker) || skip "cannot build tests/vm/lease-probe.c"
+        vm_inputs[1]=$here/scenarios/e2e-wcalias.sh
+        vm_inputs+=(--bin "$lease_probe:/usr/bin/lease-probe")
+        [[ $lockdown == 0 ]] || vm_inputs+=(--append lockdown=integrity --env WCVM_LOCKDOWN=1)
+    fi
 fi
 
 worst=0
 for kernel in "${kernels[@]}"; do
     workdir=$(mktemp -d "${TMPDIR:-/tmp}/wcbroker-e2e.XXXXXX")
+    kernel_inputs=()
+    if [[ $wcalias == 1 ]]; then
+        # Built for exactly this kernel, with the compiler that built it.
+        set +e
+        ko=$("$here/build-kmod.sh" "$kernel" 2>"$workdir/build-kmod.stderr")
+        rc=$?
+        set -e
+        [[ $rc != 77 ]] || skip "$(grep -m1 '^SKIP:' "$workdir/build-kmod.stderr" | cut -c7-)"
+        if [[ $rc != 0 ]]; then
+            echo "FAIL: [$kernel] the wcalias module builds for this kernel (tests/vm/build-kmod.sh)" >>"$results"
+            tail -20 "$workdir/build-kmod.stderr" >&2
+            worst=1
+            continue
+        fi
+        kernel_inputs=(--kmod "$ko")
+    fi
     set +e
-    "$here/run-vm.sh" -k "$kernel" --workdir "$workdir" "${vm_inputs[@]}" >"$results.$kernel" 2>"$workdir/run-vm.stderr"
+    "$here/run-vm.sh" -k "$kernel" --workdir "$workdir" "${vm_inputs[@]}" "${kernel_inputs[@]}" >"$results.$kernel" 2>"$workdir/run-vm.stderr"
     rc=$?
     set -e
     case $rc in

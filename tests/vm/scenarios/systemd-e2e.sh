@@ -18,7 +18,11 @@
 #   7. the watchdog is fed, the runtime directory survives a stop, and the
 #      daemon stops cleanly;
 #   8. killed with SIGKILL while a client holds a lease, it is restarted by
-#      systemd and takes the lease over with the fd from the fd store.
+#      systemd and takes the lease over with the fd from the fd store;
+#   9. (WCVM_WCALIAS=1) "modprobe wcalias" restarts the running daemon
+#      through the udev rules, leases are then served through the module,
+#      and a client's alias keeps working across a SIGKILL and restart (the
+#      module's control fd is in the fd store too) until root releases it.
 # shellcheck disable=SC2317  # helpers are called through check and wait_until
 set -u
 # shellcheck source-path=SCRIPTDIR source=../guest/checks.sh
@@ -64,7 +68,7 @@ check "dbus-daemon asked systemd to start it (SystemdService=)" \
 pid=$(property MainPID)
 field() { awk -v f="$1:" '$1 == f { print $2 }' "/proc/$pid/status"; }
 grep -E '^(Uid|CapBnd|CapEff|NoNewPrivs|Seccomp):' "/proc/$pid/status" | sed 's/^/wcbrokerd status: /'
-check "it keeps one capability, CAP_SYS_ADMIN (CapBnd 0000000000200000)" [ "$(field CapBnd)" = 0000000000200000 ]
+check "it keeps two capabilities, CAP_SYS_ADMIN and CAP_SYS_RAWIO (CapBnd 0000000000220000)" [ "$(field CapBnd)" = 0000000000220000 ]
 check "no new privileges, system call filter on" [ "$(field NoNewPrivs)/$(field Seccomp)" = 1/2 ]
 check "its own mount namespace" [ "$(readlink "/proc/$pid/ns/mnt")" != "$(readlink /proc/1/ns/mnt)" ]
 check "its status line comes from sd_notify ($(property StatusText))" \
@@ -175,6 +179,38 @@ check "it took the lease over with the fd from systemd's fd store" grep -qx WCBR
 kill -TERM "$holder"
 wait "$holder"
 check "the holder then releases it as usual" sh -c "grep -q '^Released:   yes' /tmp/hold.out && wcbrokerctl list-leases | grep -q 'No leases'"
+
+# --- 9. the wcalias module --------------------------------------------------------------------
+if [ "${WCVM_WCALIAS:-0}" = 1 ]; then
+    before_pid=$(property MainPID)
+    check "modprobe wcalias" modprobe wcalias
+    if wait_until 100 sh -c "[ \"\$(systemctl show -p MainPID --value wcbrokerd)\" != $before_pid ] && [ \"\$(systemctl is-active wcbrokerd)\" = active ]"; then
+        pass "/dev/wcalias appearing restarted the running wcbrokerd (udev rule, try-restart)"
+    else
+        fail "/dev/wcalias appearing restarted the running wcbrokerd (udev rule, try-restart)"
+        show wcbrokerd.service
+    fi
+    check "wcbrokerd serves device A again" wait_until 100 served "$A"
+    $ALICE lease-probe "$A" 2 4096 16384 >/tmp/probe.log 2>&1 &
+    probe=$!
+    wait_until 100 grep -q 'probe: holding\|probe: refused' /tmp/probe.log
+    sed 's/^/probe: /' /tmp/probe.log
+    check "uid 1000's lease is served by the module, range enforced by the kernel" \
+        grep -q 'mechanism=wcalias enforcement=kernel memtype=write-combining' /tmp/probe.log
+    before_pid=$(property MainPID)
+    systemctl kill -s SIGKILL wcbrokerd.service
+    wait_until 100 sh -c "[ \"\$(systemctl show -p MainPID --value wcbrokerd)\" != $before_pid ] && [ \"\$(systemctl is-active wcbrokerd)\" = active ]"
+    check "killed with SIGKILL, systemd restarted it" [ "$(property MainPID)" != "$before_pid" ]
+    check "the restarted daemon lists the alias's lease again" wait_until 100 sh -c "wcbrokerctl list-leases | grep -q lease-probe"
+    sleep 1
+    check "the client's alias kept working across the restart (no SIGBUS, no Revoked)" \
+        sh -c "! grep -q 'probe: sigbus\|probe: revoked' /tmp/probe.log"
+    lease=$(sed -n 's/.*lease=\/org\/wcbroker\/Broker1\/lease\/\([0-9]*\).*/\1/p' /tmp/probe.log)
+    check "root releases lease $lease" wcbrokerctl release "$lease"
+    check "the client's next access faulted and it received Revoked" wait_until 100 grep -q 'probe: done' /tmp/probe.log
+    sed -n 's/^probe: \(sigbus\|revoked.*\|timeout.*\)/probe: \1/p' /tmp/probe.log
+    wait "$probe"
+fi
 systemctl stop wcbrokerd.service
 check "stopped cleanly (Result=$(property Result))" [ "$(property Result)" = success ]
 

@@ -26,7 +26,8 @@
 # Cache: $WCBROKER_VM_CACHE/kmod/headers/KVER_VERSION/ (headers), kmod/ko/KVER_VERSION-HASH/
 # (HASH: the module source's file names and contents); the three newest .ko per kernel are kept.
 # Exit: 0 ok, 1 build error (compiler output on stderr), 2 usage, 77 something needed is missing
-# (prints "SKIP: reason": a compiler, root for the Debian 13 root, the headers packages).
+# (prints "SKIP: reason" on standard output: a compiler, root for the Debian 13 root, the
+# headers packages).
 # shellcheck disable=SC2031  # false positive: WCVM_DIR is set once (readonly) in lib.sh
 set -euo pipefail
 

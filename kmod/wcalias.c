@@ -759,7 +759,7 @@ static long wcalias_ioctl_query(struct wcalias_context *ctx, void __user *argp)
 	alias = dmabuf->priv;
 	mutex_lock(&wcalias_lock);
 	req.revoked = alias->revoked;
-	req.own = alias->ctx == ctx;
+	req.own = alias->ctx_number == ctx->number;
 	mutex_unlock(&wcalias_lock);
 	req.id = alias->id;
 	req.bar = alias->bar;

@@ -54,7 +54,11 @@
 #define WCALIAS_REVOKED_BY_REQUEST  1 /* WCALIAS_IOC_REVOKE or WCALIAS_IOC_REVOKE_ALL */
 #define WCALIAS_REVOKED_CONTEXT     2 /* its control context was closed */
 #define WCALIAS_REVOKED_UNBIND      3 /* the device's driver unbound */
-#define WCALIAS_REVOKED_REMOVAL     4 /* the device was removed */
+/*
+ * The device was removed while no driver was bound. A device bound to a VFIO
+ * driver is unbound first on its way out, and reports WCALIAS_REVOKED_UNBIND.
+ */
+#define WCALIAS_REVOKED_REMOVAL     4
 
 /* A memory BAR of a PCI device. */
 struct wcalias_bar {

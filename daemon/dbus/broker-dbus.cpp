@@ -118,6 +118,8 @@ private:
             for (const VfioCapability& capability : vfio_capabilities(*kernel))
                 capabilities.emplace_back(capability.name, capability.available, capability.basis);
         }
+        for (const WcaliasCapability& capability : wcalias_capabilities(broker_.wcalias()))
+            capabilities.emplace_back(capability.name, capability.available, capability.basis);
         return capabilities;
     }
 

@@ -325,6 +325,7 @@ Expected<AcquireGrant> Broker::acquire(const Caller& caller, const AcquireArgume
     lease.fd = std::move(mapped->opened.fd);
 
     AcquireGrant grant;
+    grant.mmap_offset = mapped->opened.mmap_offset;
     grant.fd = UniqueFd(::fcntl(lease.fd.get(), F_DUPFD_CLOEXEC, 3));
     if (!grant.fd.valid())
         return discard({ErrorKind::Failed, "cannot duplicate the fd for the client: out of file descriptors"});

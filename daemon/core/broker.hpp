@@ -70,6 +70,7 @@ struct AcquireArguments : RequestArguments {
 struct AcquireGrant {
     const Lease* lease = nullptr;
     UniqueFd fd; // the client's own copy
+    std::uint64_t mmap_offset = 0; // for mmap(2): the range's offset for sysfs, 0 for a wcalias alias
     std::uint64_t bar_size = 0;
 };
 

@@ -263,6 +263,8 @@ TEST_F(WcaliasBrokerTest, ALeaseIsAnAliasWithItsIdAndKernelEnforcement)
     EXPECT_EQ(lease.range_enforcement, RangeEnforcement::Kernel);
     EXPECT_EQ(lease.alias_id, 100u);
     EXPECT_EQ(lease.memtype, Memtype::WriteCombining);
+    // The alias starts at the range's first byte.
+    EXPECT_EQ(grant->mmap_offset, 0u);
     EXPECT_TRUE(state_->live.contains(100));
 }
 

@@ -133,6 +133,7 @@ def self_test(root):
         "policy/policy.cpp": '#include "sysfs-files.hpp"\n',
         "daemon/core/broker.cpp": '#include "broker-dbus.hpp"\n',
         "cli/cli.hpp": '#include "../daemon/core/lease.hpp"\n',
+        "kmod/uapi/wcalias.h": '#include "unique-fd.hpp"\n',
     }
     with tempfile.TemporaryDirectory() as scratch:
         for folder in LAYERS:

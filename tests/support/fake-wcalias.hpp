@@ -5,8 +5,11 @@
 
 #include "wcalias-control.hpp"
 
+#include <cerrno>
+#include <cstdio>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <sys/mman.h>

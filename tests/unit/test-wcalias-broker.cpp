@@ -8,6 +8,7 @@
 #include "fake-wcalias.hpp"
 #include "policy-loader.hpp"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <gtest/gtest.h>

@@ -144,7 +144,8 @@ TEST(LeaseRecord, AWcaliasLeaseKeepsItsAliasId)
     lease.file = {"wcalias:77", 15, 1234};
     const std::string text = format_lease_record(lease, "bus");
     EXPECT_NE(text.find("alias_id=77\n"), std::string::npos) << text;
-    const LeaseRecord& record = must_parse(parse_lease_record(text));
+    const auto round_trip = parse_lease_record(text);
+    const LeaseRecord& record = must_parse(round_trip);
     EXPECT_EQ(record.lease.alias_id, 77u);
     EXPECT_EQ(record.lease.range_enforcement, RangeEnforcement::Kernel);
     // A sysfs lease writes none, and an older daemon's record reads as 0.

@@ -11,6 +11,7 @@ int run_list_leases(int argc, char** argv);
 int run_acquire(int argc, char** argv);
 int run_release(int argc, char** argv);
 int run_reload(int argc, char** argv);
+int run_status(int argc, char** argv);
 int run_monitor(int argc, char** argv);
 int run_autobind_rules(int argc, char** argv);
 int run_cdi(int argc, char** argv);

@@ -22,6 +22,7 @@ constexpr std::array verbs{
     Verb{"acquire", "take a lease, map it, show the memory type, release", run_acquire},
     Verb{"release", "release a lease", run_release},
     Verb{"reload", "make wcbrokerd re-read its policy", run_reload},
+    Verb{"status", "show wcbrokerd's version, policy and kernel capabilities (wcalias)", run_status},
     Verb{"monitor", "print device, lease and policy events as they happen", run_monitor},
     Verb{"autobind-rules", "print udev rules binding the policy's devices to vfio-pci", run_autobind_rules},
     Verb{"cdi", "print a CDI spec giving containers the bus and VFIO devices", run_cdi},

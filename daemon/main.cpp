@@ -58,6 +58,10 @@ int run(const DaemonOptions& options)
     std::signal(SIGPIPE, SIG_IGN);
     raise_fd_limit();
 
+    // First, before anything else opens an fd: the fds a predecessor left
+    // in systemd's fd store (lease fds, and the wcalias control fd).
+    LeaseStateKeeper::StoredFds stored = LeaseStateKeeper::take_stored_fds();
+
     EventLoop loop;
     // Sends WATCHDOG=1 when the service has WatchdogSec=; a wedged loop stops it.
     sd_event_set_watchdog(loop.get(), 1);
@@ -77,6 +81,25 @@ int run(const DaemonOptions& options)
     if (!broker.load_initial_policy().applied)
         log_error("the policy has errors (above); denying every request until a valid policy is loaded");
 
+    // Under systemd, each lease's fd also goes to the fd store, so that a
+    // restarted daemon can prove what its predecessor's clients map; the
+    // wcalias control fd too, so that a restart revokes no alias.
+    const bool under_service_manager = std::getenv("NOTIFY_SOCKET") != nullptr;
+    // Before cold-plug: the BARs the policy serves through the module are
+    // claimed as each device is found.
+    std::unique_ptr<WcaliasControl> wcalias = WcaliasControl::open(paths, std::move(stored.wcalias_control));
+    if (wcalias->usable()) {
+        log_info("the wcalias module (version " + (wcalias->status().module_version.empty() ? std::string("unknown")
+                    : wcalias->status().module_version) + ", API " + std::to_string(wcalias->status().api_version)
+            + ") serves leases with kernel-enforced ranges"
+            + (wcalias->from_store() ? "; its control fd came back from the fd store" : ""));
+        if (under_service_manager && !wcalias->from_store())
+            LeaseStateKeeper::store_wcalias_control(wcalias->fd());
+    } else {
+        log_info("leases are served through sysfs (ranges advisory): " + wcalias->why_unusable());
+    }
+    broker.set_wcalias(wcalias.get());
+
     DeviceTracker tracker(loop, paths, broker);
     broker.attach(tracker.registry());
     tracker.start(options.udev_source);
@@ -92,9 +115,6 @@ int run(const DaemonOptions& options)
     BusCredentials credentials(*connection, paths, [&](const std::string& name) { broker.client_gone(name); });
     BrokerDbus dbus(*connection, loop, broker, credentials, tracker);
     broker.set_observer(&dbus);
-    // Under systemd, each lease's fd also goes to the fd store, so that a
-    // restarted daemon can prove what its predecessor's clients map.
-    const bool under_service_manager = std::getenv("NOTIFY_SOCKET") != nullptr;
     LeaseStateKeeper lease_state(options.state_dir + "/leases", credentials.bus_id(), under_service_manager);
     if (lease_state.in_use_by_another_daemon()) {
         log_error("another wcbrokerd keeps its leases in " + options.state_dir
@@ -103,7 +123,7 @@ int run(const DaemonOptions& options)
         return 1;
     }
     broker.set_persistence(&lease_state);
-    recover_leases(broker, lease_state, credentials);
+    recover_leases(broker, lease_state, credentials, std::move(stored.leases));
     try {
         sdbus_compat::request_name(*connection, "org.wcbroker.Broker1");
     } catch (const sdbus::Error& error) {
@@ -166,6 +186,7 @@ int run(const DaemonOptions& options)
     audit.flush(true);
     broker.set_observer(nullptr);
     broker.set_persistence(nullptr);
+    broker.set_wcalias(nullptr);
     return status;
 }
 

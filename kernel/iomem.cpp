@@ -73,7 +73,14 @@ std::string describe_claimant(std::string_view claimant)
         return "a VFIO user has the device open (kernels 7.x claim every BAR of a device when a VFIO user opens it)";
     if (claimant == "vfio-pci")
         return "a VFIO user mapped or touched this BAR through the device fd (kernels 6.x claim a BAR at its first use)";
+    if (claimant == "wcalias")
+        return "wcbrokerd's own claim through the wcalias module";
     return "a driver other than wcbroker holds it";
+}
+
+bool is_wcalias_claim(std::string_view claimant)
+{
+    return claimant == "wcalias";
 }
 
 } // namespace wcbroker

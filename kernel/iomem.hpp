@@ -36,4 +36,8 @@ std::optional<std::string> bar_claimant(const std::vector<IomemEntry>& entries, 
 // (kernel-facts.md 3 and 3b).
 std::string describe_claimant(std::string_view claimant);
 
+// The wcalias module's own claim ("wcalias"): wcbrokerd's, made at bind for
+// the BARs the policy serves through the module, and no sign of another user.
+bool is_wcalias_claim(std::string_view claimant);
+
 } // namespace wcbroker

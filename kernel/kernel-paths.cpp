@@ -34,6 +34,21 @@ std::string KernelPaths::pat_memtype_list() const
     return under_root("/sys/kernel/debug/x86/pat_memtype_list");
 }
 
+std::string KernelPaths::wcalias_device() const
+{
+    return under_root("/dev/wcalias");
+}
+
+std::string KernelPaths::wcalias_module() const
+{
+    return under_root("/sys/module/wcalias");
+}
+
+std::string KernelPaths::kernel_lockdown() const
+{
+    return under_root("/sys/kernel/security/lockdown");
+}
+
 std::string KernelPaths::proc_cgroup(int pid) const
 {
     return under_root("/proc/" + std::to_string(pid) + "/cgroup");

@@ -21,6 +21,12 @@ public:
     std::string proc_iomem() const;
     // ROOT/sys/kernel/debug/x86/pat_memtype_list
     std::string pat_memtype_list() const;
+    // ROOT/dev/wcalias: the wcalias module's control device.
+    std::string wcalias_device() const;
+    // ROOT/sys/module/wcalias: there when the module is loaded.
+    std::string wcalias_module() const;
+    // ROOT/sys/kernel/security/lockdown: "none [integrity] confidentiality".
+    std::string kernel_lockdown() const;
     // ROOT/proc/PID/cgroup
     std::string proc_cgroup(int pid) const;
     // A syspath as libudev reports it ("/sys/devices/..."), under the root.

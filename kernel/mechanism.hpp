@@ -8,6 +8,7 @@
 #include "device-facts.hpp"
 #include "expected.hpp"
 #include "kernel-paths.hpp"
+#include "memtype.hpp"
 #include "unique-fd.hpp"
 
 #include <cstdint>
@@ -29,6 +30,12 @@ struct OpenedRange {
     std::string path; // the file fd is, for a restarted daemon to check against
     std::uint64_t mmap_offset = 0; // pass to mmap(2) as the offset
     std::uint64_t length = 0;
+    // The wcalias module's id of the alias the fd is, so that ending the
+    // lease can revoke it; 0 for mechanisms without aliases.
+    std::uint64_t alias_id = 0;
+    // The memory type the mechanism itself established (wcalias reads it
+    // back from its own mapping); nullopt when the caller must verify it.
+    std::optional<Verification> verification;
 };
 
 class Mechanism {

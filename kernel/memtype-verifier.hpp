@@ -15,11 +15,6 @@
 
 namespace wcbroker {
 
-struct Verification {
-    Memtype memtype = Memtype::Unverified;
-    std::string detail; // how it was established, or why it could not be
-};
-
 class MemtypeVerifier {
 public:
     explicit MemtypeVerifier(KernelPaths paths)

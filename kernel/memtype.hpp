@@ -2,6 +2,7 @@
 #pragma once
 
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace wcbroker {
@@ -17,6 +18,12 @@ enum class Memtype {
     // debugfs), or the list did not cover the mapping. Never reported as
     // write-combining.
     Unverified,
+};
+
+// The memory type a lease's range got, and how that is known.
+struct Verification {
+    Memtype memtype = Memtype::Unverified;
+    std::string detail; // how it was established, or why it could not be
 };
 
 // "write-combining", "uncached-minus", ..., "unverified": the kernel's own

@@ -38,21 +38,41 @@ std::optional<BrokerError> RangeMapper::check_range(const DeviceFacts& device, c
     return std::nullopt;
 }
 
+void RangeMapper::use_wcalias(WcaliasControl* control)
+{
+    wcalias_ = control;
+    wcalias_write_combine_.reset();
+    wcalias_uncached_.reset();
+    if (control != nullptr) {
+        wcalias_write_combine_ = std::make_unique<WcaliasMechanism>(*control, Access::WriteCombine);
+        wcalias_uncached_ = std::make_unique<WcaliasMechanism>(*control, Access::Uncached);
+    }
+}
+
 Expected<const Mechanism*> RangeMapper::choose(const DeviceFacts& device, const AccessRequest& request,
     bool require_kernel_enforced_range) const
 {
     const BarFacts* bar = device.bar(request.bar);
     if (bar == nullptr)
         return BrokerError{ErrorKind::InvalidRange, device.address + " has no BAR " + std::to_string(request.bar)};
-    const Mechanism& mechanism = request.access == Access::WriteCombine
-        ? static_cast<const Mechanism&>(write_combine_)
-        : static_cast<const Mechanism&>(uncached_);
-    if (require_kernel_enforced_range && mechanism.range_enforcement() != RangeEnforcement::Kernel) {
-        return BrokerError{ErrorKind::Unsupported,
-            "the rule requires a range the kernel enforces, and no mechanism this kernel offers does: "
-            + std::string(mechanism.name())
-                + " fds map the whole BAR (VFIO DMA-BUF mmap, which would enforce it, is not merged)"};
+    const bool write_combine = request.access == Access::WriteCombine;
+    // The module first: it is the only mechanism that enforces the range
+    // and can revoke a mapping.
+    const Mechanism* kernel = write_combine ? wcalias_write_combine_.get() : wcalias_uncached_.get();
+    std::string kernel_why = "the wcalias module was not opened";
+    if (kernel != nullptr) {
+        auto why = kernel->unsuitable(device, *bar);
+        if (!why)
+            return kernel;
+        kernel_why = why->message;
     }
+    if (require_kernel_enforced_range) {
+        return BrokerError{ErrorKind::Unsupported,
+            "a range the kernel enforces is required, which only the wcalias module gives (sysfs fds map the whole "
+            "BAR), and it cannot serve this: " + kernel_why};
+    }
+    const Mechanism& mechanism = write_combine ? static_cast<const Mechanism&>(write_combine_)
+                                               : static_cast<const Mechanism&>(uncached_);
     if (auto why = mechanism.unsuitable(device, *bar))
         return *why;
     return &mechanism;
@@ -86,7 +106,13 @@ Expected<MappedRange> RangeMapper::map(const DeviceFacts& device, std::uint64_t 
         return chosen.error();
     const Mechanism& mechanism = **chosen;
     const BarFacts& bar = *device.bar(request.bar);
-    if (auto holder = claimant(device, bar)) {
+    // The module's claim is wcbrokerd's own (made at bind); any other is a
+    // driver's. The module checks claims itself, and refuses with its reason
+    // (WCALIAS_WHY_BAR_BUSY).
+    std::optional<std::string> holder;
+    if (mechanism.range_enforcement() != RangeEnforcement::Kernel)
+        holder = claimant(device, bar);
+    if (holder && !is_wcalias_claim(*holder)) {
         return BrokerError{ErrorKind::Busy,
             "BAR " + std::to_string(bar.index) + " of " + device.address + " is claimed by " + *holder + " ("
                 + describe_claimant(*holder)
@@ -99,6 +125,12 @@ Expected<MappedRange> RangeMapper::map(const DeviceFacts& device, std::uint64_t 
 
     MappedRange mapped;
     mapped.mechanism = &mechanism;
+    if (opened->verification) {
+        // The module read the type back for this very alias: nothing to cache.
+        mapped.verification = std::move(*opened->verification);
+        mapped.opened = std::move(*opened);
+        return mapped;
+    }
     const auto key = std::make_tuple(device.address, bar.index, mechanism.name());
     auto cached = verified_.find(key);
     if (cached != verified_.end() && cached->second.device_generation == device_generation) {

@@ -1,15 +1,18 @@
 // From a request for (device, BAR, range, access) to an mmap-ready fd with
 // its verified memory type: range checks, BAR suitability, the VFIO claim,
-// choosing the mechanism, opening, and verification (cached per BAR and
-// mechanism until the device changes).
+// choosing the mechanism (wcalias when the module is usable, else sysfs),
+// opening, and verification (the module's own for wcalias; for sysfs the
+// PAT list, cached per BAR and mechanism until the device changes).
 #pragma once
 
 #include "evaluator.hpp"
 #include "iomem.hpp"
 #include "memtype-verifier.hpp"
 #include "sysfs-mechanism.hpp"
+#include "wcalias-mechanism.hpp"
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <tuple>
@@ -27,6 +30,13 @@ class RangeMapper {
 public:
     explicit RangeMapper(KernelPaths paths, std::uint64_t page_size = 4096);
 
+    // Serve through the wcalias module from now on, whenever CONTROL is
+    // usable (it outlives the mapper). Without it, or while it is unusable,
+    // only sysfs-wc and sysfs-uc serve, and a kernel-enforced range is
+    // refused with CONTROL's reason.
+    void use_wcalias(WcaliasControl* control);
+    WcaliasControl* wcalias() const { return wcalias_; }
+
     // Checks a request's shape against the device alone: the BAR exists, the
     // range is non-empty, page-aligned and inside the BAR.
     std::optional<BrokerError> check_range(const DeviceFacts& device, const AccessRequest& request) const;
@@ -35,7 +45,8 @@ public:
     Expected<const Mechanism*> choose(const DeviceFacts& device, const AccessRequest& request,
         bool require_kernel_enforced_range) const;
 
-    // The driver holding the BAR per /proc/iomem ("vfio-pci"), if any.
+    // The driver holding the BAR per /proc/iomem ("vfio-pci", or "wcalias"
+    // for wcbrokerd's own claim: see is_wcalias_claim()), if any.
     std::optional<std::string> claimant(const DeviceFacts& device, const BarFacts& bar) const;
     // The same for every BAR of the device, in the order of device.bars,
     // from one reading of /proc/iomem (a large file on big machines).
@@ -56,6 +67,9 @@ private:
     std::uint64_t page_size_;
     SysfsResourceMechanism write_combine_{Access::WriteCombine};
     SysfsResourceMechanism uncached_{Access::Uncached};
+    WcaliasControl* wcalias_ = nullptr;
+    std::unique_ptr<WcaliasMechanism> wcalias_write_combine_;
+    std::unique_ptr<WcaliasMechanism> wcalias_uncached_;
     MemtypeVerifier verifier_;
 
     // One entry per address, BAR and mechanism ever mapped: bounded by the

@@ -120,7 +120,12 @@ Expected<OpenedRange> SysfsResourceMechanism::open(const KernelPaths& paths, con
     if (auto mismatch = identity_mismatch(dir_fd.get(), device))
         return *mismatch;
     // sysfs resource offsets are BAR-relative (kernel-facts.md 1).
-    return OpenedRange{std::move(opened), file, offset, length};
+    OpenedRange range;
+    range.fd = std::move(opened);
+    range.path = file;
+    range.mmap_offset = offset;
+    range.length = length;
+    return range;
 }
 
 } // namespace wcbroker

@@ -701,8 +701,9 @@ void FileParser::parse_rule_options(const TableReader& reader, Rule& rule)
         rule.require_kernel_enforced_range = *enforced;
         if (*enforced) {
             reader.warning_at(*reader.find("require_kernel_enforced_range"), "require_kernel_enforced_range",
-                "no mechanism wcbroker can use today enforces a range in the kernel (sysfs resource files map the "
-                "whole BAR; VFIO DMA-BUF mmap is not merged), so every request under this rule will be refused");
+                "only the wcalias kernel module enforces a range (sysfs resource files map the whole BAR): where it "
+                "is not loaded and usable, every request under this rule will be refused (wcbrokerctl status says "
+                "whether it is)");
         }
     }
 }

@@ -28,6 +28,7 @@ constexpr KindInfo kinds[] = {
     {AuditKind::PolicyReloaded, "policy-reloaded", "e01d26db26af4076b0365ca731c76f4e"},
     {AuditKind::PolicyRejected, "policy-rejected", "80f7683e47224e769985ff3d210f310d"},
     {AuditKind::RefusalsSuppressed, "acquire-refusals-suppressed", "0dc7857afa434ba9af62908b4f818afd"},
+    {AuditKind::BarClaimFailed, "bar-claim-failed", "8e22c33755574848bb1105e4907be152"},
 };
 
 const KindInfo& info(AuditKind kind)

@@ -1,6 +1,7 @@
 // One structured record per decision wcbrokerd makes about device memory:
 // every Acquire (granted, denied, granted only in audit mode, or allowed but
-// failed), every lease end or recovery after a restart, every policy reload. Under journald each record
+// failed), every lease end or recovery after a restart, every policy reload, every BAR the
+// wcalias module could not claim. Under journald each record
 // is a journal entry with a MESSAGE_ID per kind and WCBROKER_* fields
 // (`journalctl MESSAGE_ID=...`, docs/admin.md); otherwise one "audit:" line
 // of key=value pairs on stderr.
@@ -29,6 +30,7 @@ enum class AuditKind {
     PolicyReloaded,
     PolicyRejected,
     RefusalsSuppressed, // one uid's refusals over the throttle's burst, counted (refusal-throttle.hpp)
+    BarClaimFailed,     // the wcalias module could not claim a BAR the policy serves through it
 };
 
 std::string_view audit_kind_name(AuditKind kind);  // "acquire-granted", ...

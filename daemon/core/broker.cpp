@@ -105,6 +105,27 @@ Broker::Broker(BrokerConfig config, AuditLog& audit)
 {
 }
 
+void Broker::set_wcalias(WcaliasControl* control)
+{
+    wcalias_ = control;
+    mapper_.use_wcalias(control);
+}
+
+void Broker::update_bar_claims(const DeviceFacts& device)
+{
+    if (wcalias_ != nullptr)
+        bar_claims_.update(*wcalias_, *store_.current(), device);
+}
+
+void Broker::revoke_alias(const LeaseInfo& lease)
+{
+    if (lease.alias_id == 0 || wcalias_ == nullptr)
+        return;
+    // ENOENT (false) is fine: the kernel revoked it already (unbind, removal).
+    if (auto revoked = wcalias_->revoke(lease.alias_id); !revoked)
+        log_warning("lease " + std::to_string(lease.id) + ": " + revoked.error().message);
+}
+
 ReloadOutcome Broker::load_initial_policy()
 {
     return apply_reload("start-up");
@@ -263,13 +284,20 @@ Expected<AcquireGrant> Broker::acquire(const Caller& caller, const AcquireArgume
     }
 
     const bool require_verified = arguments.require_verified_wc || (charged != nullptr && charged->require_verified_wc);
-    const bool require_enforced = charged != nullptr && charged->require_kernel_enforced_range;
+    const bool require_enforced = arguments.require_kernel_enforced_range
+        || (charged != nullptr && charged->require_kernel_enforced_range);
     auto mapped = mapper_.map(record.facts, record.generation, request.request, require_enforced);
     if (!mapped)
         return fail(mapped.error());
+    // An alias made for a request that is refused after all must not live on.
+    auto discard = [&](BrokerError error) {
+        if (mapped->opened.alias_id != 0 && wcalias_ != nullptr)
+            wcalias_->revoke(mapped->opened.alias_id);
+        return fail(std::move(error));
+    };
     if (request.request.access == Access::WriteCombine && require_verified
         && mapped->verification.memtype != Memtype::WriteCombining) {
-        return fail({ErrorKind::Unsupported,
+        return discard({ErrorKind::Unsupported,
             std::string(arguments.require_verified_wc ? "the request" : "rule " + charged->label())
                 + " requires verified write-combining, and the kernel set this range up as "
                 + std::string(memtype_name(mapped->verification.memtype)) + ": " + mapped->verification.detail});
@@ -293,12 +321,14 @@ Expected<AcquireGrant> Broker::acquire(const Caller& caller, const AcquireArgume
     lease.label = arguments.label;
     lease.created_realtime_usec = realtime_usec();
     lease.file = identity_of(mapped->opened.fd.get(), mapped->opened.path).value_or(FileIdentity{mapped->opened.path});
+    lease.alias_id = mapped->opened.alias_id;
     lease.fd = std::move(mapped->opened.fd);
 
     AcquireGrant grant;
+    grant.mmap_offset = mapped->opened.mmap_offset;
     grant.fd = UniqueFd(::fcntl(lease.fd.get(), F_DUPFD_CLOEXEC, 3));
     if (!grant.fd.valid())
-        return fail({ErrorKind::Failed, "cannot duplicate the fd for the client: out of file descriptors"});
+        return discard({ErrorKind::Failed, "cannot duplicate the fd for the client: out of file descriptors"});
     grant.bar_size = record.facts.bar(request.request.bar)->size;
     grant.lease = &leases_.add(std::move(lease));
 
@@ -368,7 +398,8 @@ Expected<ExplainAnswer> Broker::explain(const Caller& caller, const RequestArgum
         return answer;
     }
     answer.mechanism = std::string((*mechanism)->name());
-    if (auto holder = mapper_.claimant(facts, *facts.bar(validated->request.bar))) {
+    if (auto holder = mapper_.claimant(facts, *facts.bar(validated->request.bar));
+        holder && !is_wcalias_claim(*holder) && (*mechanism)->range_enforcement() != RangeEnforcement::Kernel) {
         answer.allowed = false;
         answer.reason += "; but the BAR is claimed by " + *holder + " right now";
     }
@@ -400,13 +431,24 @@ void Broker::end_lease(std::uint64_t id, LeaseEnd how, const std::string& reason
     const Lease* lease = leases_.find(id);
     if (lease == nullptr)
         return;
+    // First, so that the client's mapping dies before anyone is told; then
+    // the daemon's own copy of the fd closes with the lease.
+    revoke_alias(*lease);
     if (observer_ != nullptr)
         observer_->lease_ending(*lease, how, notice.empty() ? reason : notice);
     audit_lease_end(*lease, how, reason);
     if (persistence_ != nullptr)
         persistence_->lease_ended(id);
+    const std::string address = lease->address;
+    const bool was_alias = lease->alias_id != 0;
     leases_.remove(id);
     ++leases_ended_;
+    // A claim the policy stopped needing could not be dropped while this
+    // alias lived; try again.
+    if (was_alias && registry_ != nullptr) {
+        if (const DeviceRecord* record = registry_->find(address))
+            update_bar_claims(record->facts);
+    }
 }
 
 void Broker::audit_lease_end(const LeaseInfo& lease, LeaseEnd how, const std::string& reason)
@@ -468,6 +510,26 @@ void Broker::restore_leases(std::vector<LeaseToRestore> leases)
             revoke("the device stopped being served" + while_down);
             continue;
         }
+        if (lease.alias_id != 0) {
+            if (const std::string problem = alias_problem(item); !problem.empty()) {
+                revoke(problem);
+                continue;
+            }
+            lease.policy_generation = store_.generation();
+            const Lease& added = leases_.add(Lease{std::move(lease), std::move(item.fd)});
+            AuditRecord record;
+            record.kind = AuditKind::LeaseRecovered;
+            record.message = describe_lease(added) + " taken over after a restart of wcbrokerd";
+            record.bus_name = added.owner;
+            record.caller = added.holder;
+            record.fields = lease_fields(added);
+            record.with("FD_FROM_STORE", "yes");
+            audit_.record(record);
+            if (observer_ != nullptr)
+                observer_->lease_granted(added);
+            restored.push_back(added.id);
+            continue;
+        }
         // The client maps the file the record names by device and inode
         // (the file its fd is). If the file at that path now is another one
         // (the device was removed and came back), the lease is about a file
@@ -502,6 +564,26 @@ void Broker::restore_leases(std::vector<LeaseToRestore> leases)
     }
     // What the policy says now decides, as after a reload.
     recheck_leases(restored, "after a restart, policy generation " + std::to_string(store_.generation()));
+}
+
+std::string Broker::alias_problem(const LeaseToRestore& item)
+{
+    if (!item.fd.valid()) {
+        return "its alias fd was not in the service manager's fd store (without it the alias cannot be "
+               "checked, and without systemd the module revoked it when the old daemon's control fd closed)";
+    }
+    if (wcalias_ == nullptr || !wcalias_->usable())
+        return "the wcalias module cannot be used now: " + (wcalias_ != nullptr ? wcalias_->why_unusable() : std::string("not opened"));
+    auto state = wcalias_->query(item.fd.get());
+    if (!state)
+        return "its stored fd cannot be checked: " + state.error().message;
+    if (state->id != item.lease.alias_id)
+        return "its stored fd is alias " + std::to_string(state->id) + ", not the record's " + std::to_string(item.lease.alias_id);
+    if (!state->live)
+        return "its alias was revoked by the kernel: " + state->revoked_because;
+    if (!state->own)
+        return "its alias belongs to a control context this daemon does not hold (the old control fd was not kept)";
+    return "";
 }
 
 Expected<ReloadOutcome> Broker::reload(const Caller& caller)
@@ -570,6 +652,11 @@ ReloadOutcome Broker::apply_reload(const std::string& requested_by)
     for (const Lease* lease : leases_.all())
         all.push_back(lease->id);
     recheck_leases(all, "policy generation " + std::to_string(outcome.generation));
+    // After the leases the new policy ends are gone, so that their BARs can be let go.
+    if (registry_ != nullptr) {
+        for (const DeviceRecord* device : registry_->devices())
+            update_bar_claims(device->facts);
+    }
     if (observer_ != nullptr)
         observer_->policy_reloaded(outcome.generation);
     return outcome;
@@ -651,6 +738,8 @@ Expected<std::vector<const Lease*>> Broker::list_leases(const Caller& caller) co
 
 void Broker::device_added(const DeviceRecord& record)
 {
+    // At bind (and at cold-plug), before a VFIO user of the device can open it.
+    update_bar_claims(record.facts);
     if (observer_ != nullptr)
         observer_->device_added(record);
 }
@@ -658,6 +747,7 @@ void Broker::device_added(const DeviceRecord& record)
 void Broker::device_changed(const DeviceRecord& record)
 {
     recheck_leases(leases_.on_device(record.facts.address), "the device's facts changed, and the policy");
+    update_bar_claims(record.facts);
 }
 
 void Broker::end_leases_on_claimed_bars()
@@ -672,7 +762,11 @@ void Broker::end_leases_on_claimed_bars()
         const BarFacts* bar = record != nullptr ? record->facts.bar(lease->request.bar) : nullptr;
         if (bar == nullptr)
             continue; // device_removed() ends these
-        if (auto holder = bar_claimant(claims, lease->address, bar->start, bar->size)) {
+        // The module keeps drivers off an alias's BAR, and revokes the alias
+        // itself on unbind or removal (udev tells us then).
+        if (lease->alias_id != 0)
+            continue;
+        if (auto holder = bar_claimant(claims, lease->address, bar->start, bar->size); holder && !is_wcalias_claim(*holder)) {
             claimed.emplace_back(lease->id, "BAR " + std::to_string(bar->index) + " was claimed by " + *holder + " ("
                     + describe_claimant(*holder) + "); the kernel revoked the mapping");
         }
@@ -683,6 +777,9 @@ void Broker::end_leases_on_claimed_bars()
 
 void Broker::device_removed(const DeviceFacts& last_known, const std::string& reason)
 {
+    // The module revoked the device's aliases and dropped its claims
+    // itself on unbind or removal; revoking again finds nothing (ENOENT).
+    bar_claims_.forget(last_known.address);
     for (std::uint64_t id : leases_.on_device(last_known.address))
         end_lease(id, LeaseEnd::Revoked, reason);
     if (observer_ != nullptr)

@@ -6,6 +6,7 @@
 
 #include "audit-log.hpp"
 #include "authorizer.hpp"
+#include "bar-claims.hpp"
 #include "device-tracker.hpp"
 #include "lease-persistence.hpp"
 #include "lease-table.hpp"
@@ -62,12 +63,14 @@ struct RequestArguments {
 
 struct AcquireArguments : RequestArguments {
     bool require_verified_wc = false;
+    bool require_kernel_enforced_range = false;
     std::string label;
 };
 
 struct AcquireGrant {
     const Lease* lease = nullptr;
     UniqueFd fd; // the client's own copy
+    std::uint64_t mmap_offset = 0; // for mmap(2): the range's offset for sysfs, 0 for a wcalias alias
     std::uint64_t bar_size = 0;
 };
 
@@ -75,6 +78,7 @@ struct AcquireGrant {
 struct LeaseToRestore {
     LeaseInfo lease;               // from the record
     UniqueFd fd;                   // from systemd's fd store; invalid when there was none
+                                   // (for wcalias: the alias fd, checked with WCALIAS_IOC_QUERY)
     bool fd_from_store = false;
     std::string owner_problem;     // why the owner no longer holds it ("" when it is still connected)
     bool owner_unconfirmed = false; // the bus could not say; the lease is revoked rather than kept
@@ -95,6 +99,12 @@ public:
     void attach(const DeviceRegistry& registry) { registry_ = &registry; }
     void set_observer(BrokerObserver* observer) { observer_ = observer; }
     void set_persistence(LeaseStateKeeper* persistence) { persistence_ = persistence; }
+    // Serve through the wcalias module whenever CONTROL is usable, and keep
+    // its BAR claims in line with the policy (bar-claims.hpp). Set before
+    // devices arrive (cold-plug), so that claims are made at bind.
+    void set_wcalias(WcaliasControl* control);
+    WcaliasControl* wcalias() const { return wcalias_; }
+    const BarClaims& bar_claims() const { return bar_claims_; }
 
     // At start: a policy with errors leaves everything denied, and says so.
     ReloadOutcome load_initial_policy();
@@ -144,6 +154,12 @@ private:
     // NOTICE, when not empty, is what the owner is told instead of REASON.
     void end_lease(std::uint64_t id, LeaseEnd how, const std::string& reason, const std::string& notice = {});
     void audit_lease_end(const LeaseInfo& lease, LeaseEnd how, const std::string& reason);
+    // Makes the client's mapping of a wcalias lease die; nothing for sysfs.
+    void revoke_alias(const LeaseInfo& lease);
+    void update_bar_claims(const DeviceFacts& device);
+    // Why a restored wcalias lease cannot be kept, from the module's answer
+    // about its stored fd; "" when it is live and this daemon's.
+    std::string alias_problem(const LeaseToRestore& item);
     void audit_acquire(AuditKind kind, const Caller& caller, const Validated& request, const std::string& message,
         const AuditFields& extra);
 
@@ -156,6 +172,8 @@ private:
     const DeviceRegistry* registry_ = nullptr;
     BrokerObserver* observer_ = nullptr;
     LeaseStateKeeper* persistence_ = nullptr;
+    WcaliasControl* wcalias_ = nullptr;
+    BarClaims bar_claims_{audit_};
     std::uint64_t leases_ended_ = 0;
 };
 

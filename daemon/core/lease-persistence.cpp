@@ -18,6 +18,7 @@ namespace {
 
 constexpr std::string_view record_suffix = ".lease";
 constexpr std::string_view fd_name_prefix = "lease-";
+constexpr std::string_view wcalias_control_fd_name = "wcalias-control";
 // A record is a few hundred bytes; anything much larger is not one.
 constexpr std::size_t max_record_size = 64 << 10;
 
@@ -135,9 +136,21 @@ void LeaseStateKeeper::discard(const Found& found)
         lease_ended(*found.id);
 }
 
-std::map<std::uint64_t, UniqueFd> LeaseStateKeeper::take_stored_fds()
+void LeaseStateKeeper::store_wcalias_control(int fd)
 {
-    std::map<std::uint64_t, UniqueFd> fds;
+    // FDPOLL=0 as for leases: the daemon decides when it goes.
+    const std::string state = "FDSTORE=1\nFDPOLL=0\nFDNAME=" + std::string(wcalias_control_fd_name);
+    const int r = sd_pid_notify_with_fds(0, 0, state.c_str(), &fd, 1);
+    if (r <= 0)
+        log_warning(std::string("cannot put the wcalias control fd in the service manager's fd store (")
+            + (r < 0 ? std::strerror(-r) : "no service manager")
+            + "): a restart of wcbrokerd will revoke every wcalias lease");
+}
+
+LeaseStateKeeper::StoredFds LeaseStateKeeper::take_stored_fds()
+{
+    StoredFds stored;
+    std::map<std::uint64_t, UniqueFd>& fds = stored.leases;
     char** names = nullptr;
     const int count = sd_listen_fds_with_names(1, &names);
     for (int i = 0; i < count; ++i) {
@@ -146,7 +159,12 @@ std::map<std::uint64_t, UniqueFd> LeaseStateKeeper::take_stored_fds()
         const auto id = name.starts_with(fd_name_prefix) ? id_from(name.substr(fd_name_prefix.size())) : std::nullopt;
         if (id)
             fds.emplace(*id, std::move(fd));
-        else if (!name.empty())
+        else if (name == wcalias_control_fd_name) {
+            // Never two; a duplicate is only closed, since removing it by
+            // name would remove the first one from the store too.
+            if (!stored.wcalias_control.valid())
+                stored.wcalias_control = std::move(fd);
+        } else if (!name.empty())
             remove_from_fd_store(name); // not one of ours: closed here, and gone from the store
     }
     if (count > 0)
@@ -156,7 +174,7 @@ std::map<std::uint64_t, UniqueFd> LeaseStateKeeper::take_stored_fds()
             std::free(names[i]);
         std::free(names);
     }
-    return fds;
+    return stored;
 }
 
 } // namespace wcbroker

@@ -46,9 +46,17 @@ public:
 
     const std::string& bus_id() const { return bus_id_; }
 
-    // The fds the service manager handed back at start (LISTEN_FDS with
-    // FDNAME=lease-ID), by lease id. Call once: it consumes the environment.
-    static std::map<std::uint64_t, UniqueFd> take_stored_fds();
+    struct StoredFds {
+        std::map<std::uint64_t, UniqueFd> leases; // FDNAME=lease-ID, by lease id
+        UniqueFd wcalias_control;                 // FDNAME=wcalias-control
+    };
+    // The fds the service manager handed back at start (LISTEN_FDS). Call
+    // once, before anything else opens fds: it consumes the environment.
+    static StoredFds take_stored_fds();
+    // Keeps the wcalias module's control fd in the fd store, so that a
+    // restarted daemon gets the same control context back and the kernel
+    // revokes none of its aliases. Only under systemd.
+    static void store_wcalias_control(int fd);
 
 private:
     std::string path_of(std::uint64_t id) const;

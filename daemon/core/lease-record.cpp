@@ -171,6 +171,8 @@ std::string format_lease_record(const LeaseInfo& lease, std::string_view bus_id)
     line("file", lease.file.path);
     line("file_device", std::to_string(lease.file.device));
     line("file_inode", std::to_string(lease.file.inode));
+    if (lease.alias_id != 0)
+        line("alias_id", std::to_string(lease.alias_id));
     return text;
 }
 
@@ -242,6 +244,13 @@ std::variant<LeaseRecord, std::string> parse_lease_record(std::string_view text)
         lease.file.path = *file;
     lease.file.device = fields.number<std::uint64_t>("file_device");
     lease.file.inode = fields.number<std::uint64_t>("file_inode");
+    // Only wcalias leases have one; an older daemon's records never do.
+    if (auto alias = fields.optional_text("alias_id")) {
+        if (auto id = parse_whole_number<std::uint64_t>(*alias))
+            lease.alias_id = *id;
+        else
+            fields.fail("alias_id=" + *alias + " is not a number in range");
+    }
 
     if (!fields.problem().empty())
         return fields.problem();
@@ -253,6 +262,8 @@ std::variant<LeaseRecord, std::string> parse_lease_record(std::string_view text)
         return "owner=" + lease.owner + " is not a unique bus name";
     if (lease.request.bar > max_bar_index)
         return "bar=" + std::to_string(lease.request.bar) + " is not a BAR index (0 to 5)";
+    if ((lease.alias_id != 0) != (lease.mechanism == "wcalias"))
+        return "mechanism=" + lease.mechanism + " and alias_id=" + std::to_string(lease.alias_id) + " do not go together";
     if (lease.request.length == 0 || lease.request.offset > std::numeric_limits<std::uint64_t>::max() - lease.request.length)
         return std::string("offset and length do not describe a range");
     return record;

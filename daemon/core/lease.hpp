@@ -54,6 +54,9 @@ struct LeaseInfo {
     std::string label;
     std::uint64_t created_realtime_usec = 0;
     FileIdentity file;
+    // The wcalias module's id of the alias, revoked when the lease ends; 0
+    // for the sysfs mechanisms.
+    std::uint64_t alias_id = 0;
 };
 
 // A live lease: its facts and the daemon's own reference to the fd it

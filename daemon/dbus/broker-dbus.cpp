@@ -68,7 +68,7 @@ private:
             {"bar_size", sdbus::Variant(grant.bar_size)},
         };
         return {sdbus::ObjectPath(lease_object_path(lease.id)), sdbus::UnixFd(grant.fd.release(), sdbus::adopt_fd),
-            lease.request.offset, lease.request.length, std::string(memtype_name(lease.memtype)), std::move(info)};
+            grant.mmap_offset, lease.request.length, std::string(memtype_name(lease.memtype)), std::move(info)};
     }
 
     std::tuple<bool, std::string, std::string, std::string> Explain(const std::string& device, const uint32_t& bar,
@@ -118,6 +118,8 @@ private:
             for (const VfioCapability& capability : vfio_capabilities(*kernel))
                 capabilities.emplace_back(capability.name, capability.available, capability.basis);
         }
+        for (const WcaliasCapability& capability : wcalias_capabilities(broker_.wcalias()))
+            capabilities.emplace_back(capability.name, capability.available, capability.basis);
         return capabilities;
     }
 

@@ -35,6 +35,10 @@ Expected<AcquireArguments> acquire_arguments(const std::string& device, std::uin
             if (!value.containsValueOfType<bool>())
                 return wrong_option_type(name, "b (boolean)", value);
             arguments.require_verified_wc = value.get<bool>();
+        } else if (name == "require_kernel_enforced_range") {
+            if (!value.containsValueOfType<bool>())
+                return wrong_option_type(name, "b (boolean)", value);
+            arguments.require_kernel_enforced_range = value.get<bool>();
         } else if (name == "label") {
             if (!value.containsValueOfType<std::string>())
                 return wrong_option_type(name, "s (string)", value);
@@ -42,7 +46,8 @@ Expected<AcquireArguments> acquire_arguments(const std::string& device, std::uin
         } else {
             return BrokerError{ErrorKind::InvalidArgument,
                 "options: unknown option \"" + name.substr(0, 64) + (name.size() > 64 ? "...\"" : "\"") + " of type "
-                    + value.peekValueType() + "; valid options are \"require_verified_wc\" (b) and \"label\" (s)"};
+                    + value.peekValueType() + "; valid options are \"require_verified_wc\" (b), "
+                      "\"require_kernel_enforced_range\" (b) and \"label\" (s)"};
         }
     }
     return arguments;

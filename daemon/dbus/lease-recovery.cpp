@@ -41,9 +41,9 @@ void check_owner(LeaseToRestore& item, const std::string& bus_id, const std::str
 
 } // namespace
 
-void recover_leases(Broker& broker, LeaseStateKeeper& keeper, BusCredentials& credentials)
+void recover_leases(Broker& broker, LeaseStateKeeper& keeper, BusCredentials& credentials,
+    std::map<std::uint64_t, UniqueFd> stored)
 {
-    std::map<std::uint64_t, UniqueFd> stored = LeaseStateKeeper::take_stored_fds();
     std::vector<LeaseToRestore> leases;
     for (LeaseStateKeeper::Found& found : keeper.load()) {
         if (const std::string* problem = std::get_if<std::string>(&found.record)) {

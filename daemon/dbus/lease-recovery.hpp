@@ -11,6 +11,8 @@
 
 namespace wcbroker {
 
-void recover_leases(Broker& broker, LeaseStateKeeper& keeper, BusCredentials& credentials);
+// STORED: the lease fds the service manager handed back (take_stored_fds()).
+void recover_leases(Broker& broker, LeaseStateKeeper& keeper, BusCredentials& credentials,
+    std::map<std::uint64_t, UniqueFd> stored);
 
 } // namespace wcbroker

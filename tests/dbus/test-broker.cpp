@@ -271,6 +271,10 @@ TEST_F(BrokerTest, MalformedArgumentsGetClearErrors)
             "options: option require_verified_wc must be of type b (boolean), got s"},
         {{"0000:00:09.0", "2", "0", "4096", "write-combine", "0"}, "org.wcbroker.Error.NoSuchDevice",
             "there is no PCI device 0000:00:09.0"},
+        // The fake tree has no /dev/wcalias: a client's demand for a
+        // kernel-enforced range is refused, saying why.
+        {{device_a, "2", "0", "4096", "write-combine", "1", "require_kernel_enforced_range", "b", "true"},
+            "org.wcbroker.Error.Unsupported", "the wcalias module is not loaded"},
     };
     for (const Case& c : cases) {
         std::vector<std::string> args{"call", "org.wcbroker.Broker1", "/org/wcbroker/Broker1", "org.wcbroker.Broker1",
@@ -284,6 +288,22 @@ TEST_F(BrokerTest, MalformedArgumentsGetClearErrors)
     // Refusals before the policy is asked are audited too.
     EXPECT_TRUE(contains(daemon_log(), "kind=acquire-failed")) << daemon_log();
     EXPECT_TRUE(contains(daemon_log(), "decision=invalid"));
+}
+
+TEST_F(BrokerTest, StatusReportsTheWcaliasModuleAndWhyItIsUnusable)
+{
+    const Result status = ctl({"status"}, nobody);
+    EXPECT_EQ(status.exit_code, 0) << status.err;
+    EXPECT_TRUE(contains(status.out, "wcalias-module")) << status.out;
+    EXPECT_TRUE(contains(status.out, "not loaded (no /sys/module/wcalias)")) << status.out;
+    EXPECT_TRUE(contains(status.out, "the wcalias module is not loaded")) << status.out;
+    const Result json = ctl({"status", "--json"}, nobody);
+    EXPECT_EQ(json.exit_code, 0) << json.err;
+    EXPECT_TRUE(contains(json.out, "\"name\" : \"wcalias\"")) << json.out;
+    // Without the module, leases are sysfs ones, as before.
+    Process holder = client({"map", device_a, "2", "0", "4096", "wc"}, nobody);
+    EXPECT_TRUE(contains(first_line(holder), "lease="));
+    EXPECT_TRUE(contains(daemon_log(), "leases are served through sysfs (ranges advisory)")) << daemon_log();
 }
 
 TEST_F(BrokerTest, DeviceNotOnVfioSaysWhichDriverHasIt)

@@ -3,6 +3,7 @@
 
 #include "device-tracker.hpp"
 #include "fake-pci.hpp"
+#include "fake-wcalias.hpp"
 #include "range-mapper.hpp"
 
 #include <gtest/gtest.h>
@@ -165,12 +166,123 @@ TEST_F(RangeMapperTest, BarClaimedByVfioIsBusy)
     EXPECT_TRUE(map("0000:00:03.0", {0, 0, 0x1000, Access::Uncached}));
 }
 
-TEST_F(RangeMapperTest, KernelEnforcedRangeIsUnsupportedToday)
+TEST_F(RangeMapperTest, KernelEnforcedRangeWithoutTheModuleIsUnsupported)
 {
     auto mapped = map("0000:00:03.0", {2, 0, 0x1000, Access::WriteCombine}, true);
     ASSERT_FALSE(mapped);
     EXPECT_EQ(mapped.error().kind, ErrorKind::Unsupported);
-    EXPECT_NE(mapped.error().message.find("no mechanism this kernel offers does"), std::string::npos);
+    EXPECT_NE(mapped.error().message.find("only the wcalias module gives"), std::string::npos) << mapped.error().message;
+}
+
+TEST_F(RangeMapperTest, KernelEnforcedRangeRefusalSaysWhyTheModuleIsUnusable)
+{
+    auto absent = absent_wcalias_control();
+    mapper_.use_wcalias(absent.get());
+    auto mapped = map("0000:00:03.0", {2, 0, 0x1000, Access::WriteCombine}, true);
+    ASSERT_FALSE(mapped);
+    EXPECT_EQ(mapped.error().kind, ErrorKind::Unsupported);
+    EXPECT_NE(mapped.error().message.find("the wcalias module is not loaded"), std::string::npos) << mapped.error().message;
+
+    auto state = std::make_shared<FakeWcaliasState>();
+    state->api_version = WCALIAS_API_VERSION + 1;
+    auto mismatched = fake_wcalias_control(state);
+    mapper_.use_wcalias(mismatched.get());
+    mapped = map("0000:00:03.0", {2, 0, 0x1000, Access::WriteCombine}, true);
+    ASSERT_FALSE(mapped);
+    EXPECT_NE(mapped.error().message.find("speaks API version " + std::to_string(WCALIAS_API_VERSION + 1)),
+        std::string::npos) << mapped.error().message;
+    mapper_.use_wcalias(nullptr);
+}
+
+TEST_F(RangeMapperTest, WcaliasIsPreferredWheneverUsableForWriteCombineAndUncached)
+{
+    auto state = std::make_shared<FakeWcaliasState>();
+    auto control = fake_wcalias_control(state);
+    mapper_.use_wcalias(control.get());
+    auto wc = map("0000:00:03.0", {2, 0x2000, 0x1000, Access::WriteCombine});
+    ASSERT_TRUE(wc) << wc.error().message;
+    EXPECT_EQ(wc->mechanism->name(), "wcalias");
+    EXPECT_EQ(wc->mechanism->range_enforcement(), RangeEnforcement::Kernel);
+    EXPECT_EQ(wc->opened.mmap_offset, 0u);
+    EXPECT_EQ(wc->opened.length, 0x1000u);
+    EXPECT_EQ(wc->opened.alias_id, 100u);
+    EXPECT_EQ(wc->verification.memtype, Memtype::WriteCombining);
+    EXPECT_NE(wc->verification.detail.find("wcalias module read write-combining back"), std::string::npos);
+    // An uncached alias of another part of the same BAR, side by side.
+    auto uc = map("0000:00:03.0", {2, 0x4000, 0x1000, Access::Uncached});
+    ASSERT_TRUE(uc) << uc.error().message;
+    EXPECT_EQ(uc->mechanism->name(), "wcalias");
+    EXPECT_EQ(uc->verification.memtype, Memtype::UncachedMinus);
+    EXPECT_EQ(state->calls, (std::vector<std::string>{"create 0000:00:03.0/2 8192+4096 wc", "create 0000:00:03.0/2 16384+4096 uc"}));
+    // Required kernel enforcement is served by the module.
+    auto enforced = map("0000:00:03.0", {2, 0x8000, 0x1000, Access::WriteCombine}, true);
+    ASSERT_TRUE(enforced) << enforced.error().message;
+    EXPECT_EQ(enforced->mechanism->name(), "wcalias");
+    mapper_.use_wcalias(nullptr);
+}
+
+TEST_F(RangeMapperTest, WithoutTheModuleSysfsServesAsBefore)
+{
+    auto absent = absent_wcalias_control();
+    mapper_.use_wcalias(absent.get());
+    auto mapped = map("0000:00:03.0", {2, 0x2000, 0x1000, Access::WriteCombine});
+    ASSERT_TRUE(mapped) << mapped.error().message;
+    EXPECT_EQ(mapped->mechanism->name(), "sysfs-wc");
+    EXPECT_EQ(mapped->mechanism->range_enforcement(), RangeEnforcement::Advisory);
+    EXPECT_EQ(mapped->opened.alias_id, 0u);
+    mapper_.use_wcalias(nullptr);
+}
+
+TEST_F(RangeMapperTest, WcaliasRefusalsNameTheModulesReason)
+{
+    auto state = std::make_shared<FakeWcaliasState>();
+    state->create_error = EBUSY;
+    state->create_why = WCALIAS_WHY_BAR_BUSY;
+    auto control = fake_wcalias_control(state);
+    mapper_.use_wcalias(control.get());
+    auto mapped = map("0000:00:03.0", {2, 0, 0x1000, Access::WriteCombine});
+    ASSERT_FALSE(mapped);
+    EXPECT_EQ(mapped.error().kind, ErrorKind::Busy);
+    EXPECT_NE(mapped.error().message.find("WCALIAS_WHY_BAR_BUSY"), std::string::npos) << mapped.error().message;
+    EXPECT_NE(mapped.error().message.find("retry after it closes the device"), std::string::npos);
+
+    state->create_error = EBUSY;
+    state->create_why = WCALIAS_WHY_DOWNGRADED;
+    mapped = map("0000:00:03.0", {2, 0, 0x1000, Access::WriteCombine});
+    ASSERT_FALSE(mapped);
+    EXPECT_EQ(mapped.error().kind, ErrorKind::Unsupported);
+    EXPECT_NE(mapped.error().message.find("WCALIAS_WHY_DOWNGRADED"), std::string::npos) << mapped.error().message;
+    mapper_.use_wcalias(nullptr);
+}
+
+TEST_F(RangeMapperTest, WcaliasWithoutPatServesOnlyUncachedAndSaysWhy)
+{
+    auto state = std::make_shared<FakeWcaliasState>();
+    state->flags = WCALIAS_VERSION_VERIFIES;
+    auto control = fake_wcalias_control(state);
+    mapper_.use_wcalias(control.get());
+    auto enforced = map("0000:00:03.0", {2, 0, 0x1000, Access::WriteCombine}, true);
+    ASSERT_FALSE(enforced);
+    EXPECT_NE(enforced.error().message.find("PAT is disabled"), std::string::npos) << enforced.error().message;
+    auto uc = map("0000:00:03.0", {2, 0, 0x1000, Access::Uncached}, true);
+    ASSERT_TRUE(uc) << uc.error().message;
+    EXPECT_EQ(uc->mechanism->name(), "wcalias");
+    mapper_.use_wcalias(nullptr);
+}
+
+TEST_F(RangeMapperTest, TheModulesOwnClaimIsNotAnotherDriversClaim)
+{
+    const std::uint64_t start = pci_.bar_start("0000:00:03.0", 2);
+    char iomem[256];
+    std::snprintf(iomem, sizeof iomem, "%08llx-%08llx : 0000:00:03.0\n  %08llx-%08llx : wcalias\n",
+        static_cast<unsigned long long>(start), static_cast<unsigned long long>(start + 0xfffff),
+        static_cast<unsigned long long>(start), static_cast<unsigned long long>(start + 0xfffff));
+    pci_.set_iomem(iomem);
+    ASSERT_EQ(mapper_.claimant(record("0000:00:03.0").facts, *record("0000:00:03.0").facts.bar(2)), "wcalias");
+    EXPECT_TRUE(is_wcalias_claim("wcalias"));
+    EXPECT_FALSE(is_wcalias_claim("vfio-pci"));
+    auto mapped = map("0000:00:03.0", {2, 0, 0x1000, Access::WriteCombine});
+    EXPECT_TRUE(mapped) << mapped.error().message;
 }
 
 TEST_F(RangeMapperTest, DeviceGoneBetweenLookupAndOpen)

@@ -22,7 +22,8 @@ TEST(AuditLog, LineCarriesCallerFieldsAndMessageQuotedWhereNeeded)
 
 constexpr AuditKind all_kinds[] = {AuditKind::AcquireGranted, AuditKind::AcquireDenied, AuditKind::AcquireAuditOnly,
     AuditKind::AcquireFailed, AuditKind::LeaseReleased, AuditKind::LeaseOwnerGone, AuditKind::LeaseRevoked,
-    AuditKind::LeaseRecovered, AuditKind::PolicyReloaded, AuditKind::PolicyRejected, AuditKind::RefusalsSuppressed};
+    AuditKind::LeaseRecovered, AuditKind::PolicyReloaded, AuditKind::PolicyRejected, AuditKind::RefusalsSuppressed,
+    AuditKind::BarClaimFailed};
 
 TEST(AuditLog, EveryKindHasItsOwnStableMessageId)
 {

@@ -131,3 +131,34 @@ TEST(LeaseRecord, DamageIsRefusedWithTheReason)
 
 } // namespace
 } // namespace wcbroker
+
+namespace wcbroker {
+namespace {
+
+TEST(LeaseRecord, AWcaliasLeaseKeepsItsAliasId)
+{
+    Lease lease = sample_lease();
+    lease.mechanism = "wcalias";
+    lease.range_enforcement = RangeEnforcement::Kernel;
+    lease.alias_id = 77;
+    lease.file = {"wcalias:77", 15, 1234};
+    const std::string text = format_lease_record(lease, "bus");
+    EXPECT_NE(text.find("alias_id=77\n"), std::string::npos) << text;
+    const auto round_trip = parse_lease_record(text);
+    const LeaseRecord& record = must_parse(round_trip);
+    EXPECT_EQ(record.lease.alias_id, 77u);
+    EXPECT_EQ(record.lease.range_enforcement, RangeEnforcement::Kernel);
+    // A sysfs lease writes none, and an older daemon's record reads as 0.
+    EXPECT_EQ(format_lease_record(sample_lease(), "bus").find("alias_id"), std::string::npos);
+    // The two must agree: an alias id on a sysfs lease, or a wcalias lease without one, is damage.
+    std::string without = text;
+    without.erase(without.find("alias_id=77\n"), 12);
+    const auto parsed = parse_lease_record(without);
+    ASSERT_TRUE(std::holds_alternative<std::string>(parsed));
+    EXPECT_NE(std::get<std::string>(parsed).find("do not go together"), std::string::npos);
+    const auto bad = parse_lease_record(text.substr(0, text.find("alias_id=")) + "alias_id=x\n");
+    ASSERT_TRUE(std::holds_alternative<std::string>(bad));
+}
+
+} // namespace
+} // namespace wcbroker

@@ -229,7 +229,7 @@ require_kernel_enforced_range = true
     const auto policy = expect_valid(result);
     EXPECT_TRUE(policy->rules[0].require_kernel_enforced_range);
     ASSERT_EQ(result.diagnostics.warning_count(), 1u);
-    EXPECT_NE(rendered(result)[0].find("every request under this rule will be refused"), std::string::npos);
+    EXPECT_NE(rendered(result)[0].find("only the wcalias kernel module enforces a range"), std::string::npos);
 }
 
 TEST(PolicyLoader, CommentsUnicodeDescriptionsAndQuotedKeysAreFine)

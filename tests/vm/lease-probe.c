@@ -129,7 +129,7 @@ int main(int argc, char **argv)
 		struct pollfd pfd = { .fd = wcbroker_session_fd(session), .events = POLLIN };
 
 		if (!saw_sigbus)
-			bytes[0] = (unsigned char)(bytes[0] + 1);
+			bytes[0] = (unsigned char)pattern[0]; /* a store that leaves the pattern whole */
 		if (poll(&pfd, 1, 1) > 0)
 			wcbroker_session_process(session);
 	}

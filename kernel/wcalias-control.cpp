@@ -206,10 +206,15 @@ std::unique_ptr<WcaliasControl> WcaliasControl::open(const KernelPaths& paths, U
         return std::make_unique<WcaliasControl>(wcalias_device_on(std::move(fd)), status);
     const int error = errno;
     if (error == ENOENT || error == ENXIO || error == ENODEV) {
-        status.why_unusable = status.loaded
-            ? "the wcalias module is loaded but " + device + " is missing (" + std::strerror(error)
-                + "); check udev and that the service may see the device (DeviceAllow=)"
-            : "the wcalias module is not loaded (modprobe wcalias; install it with DKMS, see docs/admin.md)";
+        const std::string lockdown = lockdown_mode(paths);
+        if (status.loaded)
+            status.why_unusable = "the wcalias module is loaded but " + device + " is missing (" + std::strerror(error)
+                + "); check udev and that the service may see the device (DeviceAllow=)";
+        else if (!lockdown.empty())
+            status.why_unusable = "the wcalias module is not loaded, and kernel lockdown (" + lockdown
+                + ") would refuse it anyway, as it refuses sysfs resource mappings";
+        else
+            status.why_unusable = "the wcalias module is not loaded (modprobe wcalias; install it with DKMS, see docs/admin.md)";
     } else if (error == EACCES || error == EPERM) {
         const std::string lockdown = lockdown_mode(paths);
         status.why_unusable = !lockdown.empty()

@@ -62,6 +62,8 @@ fi
 # --- lockdown ------------------------------------------------------------------------
 if [ "${WCVM_LOCKDOWN:-0}" = 1 ]; then
     step "Kernel lockdown (lockdown=integrity): the module stays out, wcbrokerd falls back and says so"
+    # Where the lockdown mode is read (systemd mounts it on a real host).
+    mountpoint -q /sys/kernel/security || mount -t securityfs securityfs /sys/kernel/security
     say "kernel: $(cat /sys/kernel/security/lockdown 2>/dev/null)"
     check "the kernel is locked down (integrity)" grep -q '\[integrity\]' /sys/kernel/security/lockdown
     if modprobe wcalias 2>/tmp/modprobe.err; then
@@ -76,14 +78,15 @@ if [ "${WCVM_LOCKDOWN:-0}" = 1 ]; then
     check "wcbrokerd starts and serves device A" wait_for served "$A"
     wcbrokerctl status >/tmp/status.out 2>&1
     sed 's/^/   | /' /tmp/status.out
-    check "wcbrokerctl status says the module is not loaded" grep -qi 'wcalias.*not loaded' /tmp/status.out
+    check "wcbrokerctl status says the module is not loaded, and that lockdown would refuse it" \
+        grep -qi 'wcalias .*not loaded.*lockdown (integrity)' /tmp/status.out
     if $ALICE wcbrokerctl acquire --access wc "$A" 2 0x1000 0x1000 >/tmp/acquire.out 2>/tmp/acquire.err; then
         fail "a lease is refused under lockdown"
     else
         pass "a lease is refused under lockdown"
     fi
     sed 's/^/   | /' /tmp/acquire.err
-    check "the refusal names lockdown" grep -qi 'lockdown' /tmp/acquire.err
+    check "the refusal names lockdown" grep -qi 'locked down\|lockdown' /tmp/acquire.err
     kill -TERM $daemon
     wait $daemon
     exit $((failures > 0))

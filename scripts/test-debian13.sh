@@ -1,9 +1,9 @@
 #!/bin/bash
 # Builds wcbroker on Debian 13 ("trixie": sdbus-c++ 2, toml++ 3.4, gcc 14,
 # dbus 1.16) and runs every suite that does not boot QEMU there, in a root
-# made with mmdebstrap from Debian's archive. The root is cached under
-# /var/cache/wcbroker-trixie (WCBROKER_TRIXIE_CACHE) and made again when the
-# package list below changes; this script mounts what it needs in a mount
+# made with mmdebstrap from Debian's archive and cached by
+# scripts/debian13-root.sh (/var/cache/wcbroker-trixie, made again when its
+# package list changes); this script mounts what it needs in a mount
 # namespace of its own, so nothing stays mounted when it ends. The tests
 # start their own dbus-daemon, the root's.
 #
@@ -13,38 +13,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-cache=${WCBROKER_TRIXIE_CACHE:-/var/cache/wcbroker-trixie}
-root=$cache/root
-packages=(
-    g++ meson ninja-build pkg-config python3 ccache git
-    libtomlplusplus-dev libsdbus-c++-dev libsdbus-c++-bin libsystemd-dev libudev-dev
-    libgtest-dev libgmock-dev systemd systemd-dev udev
-    dbus dbus-daemon dbus-bin umockdev libumockdev-dev
-    shellcheck groff-base man-db
-)
-stamp=$(printf '%s\n' "${packages[@]}" | sha256sum | cut -c1-16)
-
 if [ "$(id -u)" -ne 0 ]; then
     echo "test-debian13: needs root (mmdebstrap, chroot)" >&2
     exit 1
 fi
-# Nothing may be mounted below the cache when it is deleted or replaced: an
-# rm -rf would go through a bind mount of /dev into the host's.
-if grep -q " ${cache}[/ ]" /proc/mounts; then
-    echo "test-debian13: something is mounted below $cache; unmount it first:" >&2
-    grep " ${cache}[/ ]" /proc/mounts >&2
-    exit 1
-fi
-if [ "$(cat "$root/.wcbroker-stamp" 2>/dev/null)" != "$stamp" ]; then
-    echo "test-debian13: making the Debian 13 root in $root (mmdebstrap, once)" >&2
-    rm -rf --one-file-system "$root.new"
-    mkdir -p "$cache"
-    mmdebstrap --quiet --variant=apt --mode=root --include="$(IFS=,; echo "${packages[*]}")" \
-        trixie "$root.new" http://deb.debian.org/debian >&2
-    echo "$stamp" >"$root.new/.wcbroker-stamp"
-    rm -rf --one-file-system "$root"
-    mv "$root.new" "$root"
-fi
+root=$(scripts/debian13-root.sh)
+# Held shared while the root is in use: debian13-root.sh replaces it only
+# under the exclusive lock.
+exec {lock}>"$(dirname "$root")/.lock"
+flock -s "$lock"
 
 # The tree as git has it (untracked files included, ignored ones not), so
 # that the build there is of exactly this checkout.

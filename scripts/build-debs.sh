@@ -45,6 +45,12 @@ copy_tree() {
 build_commands='
     set -e
     cd "$1/src"
+    # debhelper gives the build a HOME of its own, inside the tree: name
+    # the real cache or ccache starts cold on every run.
+    if command -v ccache >/dev/null; then
+        CCACHE_DIR=$(ccache --get-config cache_dir)
+        export CCACHE_DIR
+    fi
     DEB_BUILD_OPTIONS="$2" dpkg-buildpackage -us -uc -b -Pnocheck >../build.log 2>&1 ||
         { tail -n 40 ../build.log; exit 1; }
     if [ "$3" = true ]; then

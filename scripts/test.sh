@@ -4,7 +4,8 @@
 # AddressSanitizer and UndefinedBehaviorSanitizer with the fuzzers
 # (build-sanitize/), runs every test in both, builds it once more on
 # Debian 13 in a cached root and runs there every suite that does not boot
-# QEMU (scripts/test-debian13.sh), and ends with one line:
+# QEMU (scripts/test-debian13.sh), builds the Debian packages on both and
+# runs lintian on them (scripts/build-debs.sh), and ends with one line:
 # "N passed, N failed[, N skipped]". The end-to-end tests boot Debian
 # kernels under QEMU; the kernels are downloaded once into
 # /var/cache/wcbroker-vm (WCBROKER_VM_CACHE), never installed.
@@ -47,5 +48,15 @@ ASAN_OPTIONS=detect_leaks=1:strict_string_checks=1 run_suite build-sanitize
 echo "== Debian 13" >&2
 debian13_build=$(scripts/test-debian13.sh | tail -n1) || status=1
 
-scripts/test-summary.py build build-sanitize "$debian13_build" || status=1
+# The Debian packages, built on both distributions and checked by lintian,
+# which fails the step on any error or warning (scripts/build-debs.sh).
+# Without the tests (nocheck): they ran above.
+echo "== Debian packages" >&2
+debs12=0
+scripts/build-debs.sh --lintian >&2 || debs12=$?
+debs13=0
+scripts/build-debs.sh --debian13 --lintian >&2 || debs13=$?
+
+scripts/test-summary.py --step debs-debian12="$debs12" --step debs-debian13="$debs13" \
+    build build-sanitize "$debian13_build" || status=1
 exit $status

@@ -6,7 +6,8 @@ test binary that crashed before writing its results still counts as failed.
 
 A --step NAME=STATUS argument counts one test for a step of
 scripts/test.sh that is no meson test (the Debian packages): passed when
-STATUS is 0, failed otherwise.
+STATUS is 0, skipped when it is 77 (a tool is missing; the step said
+which), failed otherwise.
 
 Usage: test-summary.py [--step NAME=STATUS]... BUILD_DIR... ; exit status 0
 when nothing failed.
@@ -54,6 +55,8 @@ def main():
         name, _, status = args[1].partition("=")
         if status == "0":
             totals[0] += 1
+        elif status == "77":
+            totals[2] += 1
         else:
             totals[1] += 1
             print(f"{name}: failed (exit status {status})", file=sys.stderr)

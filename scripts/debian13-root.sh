@@ -1,12 +1,13 @@
 #!/bin/bash
 # Makes (once) and prints the cached Debian 13 ("trixie") root that
-# scripts/test-debian13.sh builds wcbroker in and tests/vm/build-kmod.sh
-# builds the wcalias module in for trixie kernels (gcc 14, trixie's libc for
-# linux-kbuild's programs). Made with mmdebstrap from Debian's archive under
-# /var/cache/wcbroker-trixie (WCBROKER_TRIXIE_CACHE), and made again when the
-# package list below changes. Under an exclusive lock (cache/.lock): callers
-# that use the root hold it shared (flock -s) so that it is not replaced
-# under them.
+# scripts/test-debian13.sh builds and tests wcbroker in,
+# scripts/build-debs.sh --debian13 builds the packages in, and
+# tests/vm/build-kmod.sh builds the wcalias module in for trixie kernels
+# (gcc 14, trixie's libc for linux-kbuild's programs). Made with mmdebstrap
+# from Debian's archive under /var/cache/wcbroker-trixie
+# (WCBROKER_TRIXIE_CACHE), and made again when the package list below
+# changes. Under an exclusive lock (cache/.lock): callers that use the root
+# hold it shared (flock -s) so that it is not replaced under them.
 #
 # Usage: scripts/debian13-root.sh    (as root; prints the root's path)
 # Never mount anything below the cache outside a private mount namespace:
@@ -23,6 +24,8 @@ packages=(
     shellcheck groff-base man-db
     # the kernel module build (tests/vm/build-kmod.sh); gcc-14 comes with g++
     make libelf1t64 libssl3t64 pahole
+    # the packages (scripts/build-debs.sh): debian/control's Build-Depends, lintian
+    build-essential debhelper dh-dkms lintian
 )
 stamp=$(printf '%s\n' "${packages[@]}" | sha256sum | cut -c1-16)
 

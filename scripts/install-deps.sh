@@ -1,7 +1,7 @@
 #!/bin/bash
 # Installs, from Debian 12's archive, whatever wcbroker's build, tests and
 # demo need and this machine lacks. Runs as root; safe to run again.
-# Usage: install-deps.sh [build|test|demo]   (default: test, the superset)
+# Usage: install-deps.sh [build|debs|test|demo]   (default: test, the superset)
 set -euo pipefail
 
 # systemd and udev are here for their pkg-config files, which say where
@@ -10,6 +10,11 @@ build_packages=(
     g++ meson ninja-build pkg-config python3
     libtomlplusplus-dev libsdbus-c++-dev libsdbus-c++-bin libsystemd-dev libudev-dev
     libgtest-dev libgmock-dev systemd udev
+)
+# The Debian packages (scripts/build-debs.sh): debian/control's
+# Build-Depends beyond the build's, and lintian, which the tests run on them.
+deb_packages=(
+    build-essential debhelper dh-dkms lintian
 )
 # Tests: a private bus, umockdev for udev, clang for the fuzzers and the
 # sanitizer build, QEMU and a guest userland for the end-to-end tests, and
@@ -27,9 +32,10 @@ test_packages=(
 
 case "${1:-test}" in
 build) wanted=("${build_packages[@]}") ;;
-test | demo) wanted=("${build_packages[@]}" "${test_packages[@]}") ;;
+debs) wanted=("${build_packages[@]}" "${deb_packages[@]}") ;;
+test | demo) wanted=("${build_packages[@]}" "${test_packages[@]}" "${deb_packages[@]}") ;;
 *)
-    echo "usage: $0 [build|test|demo]" >&2
+    echo "usage: $0 [build|debs|test|demo]" >&2
     exit 2
     ;;
 esac

@@ -1,9 +1,9 @@
 #!/bin/bash
 # Builds wcbroker on Debian 13 ("trixie": sdbus-c++ 2, toml++ 3.4, gcc 14,
 # dbus 1.16) and runs every suite that does not boot QEMU there, in a root
-# made with mmdebstrap from Debian's archive. The root is cached under
-# /var/cache/wcbroker-trixie (WCBROKER_TRIXIE_CACHE) and made again when the
-# package list of scripts/debian13-root.sh changes; this script mounts what it needs in a mount
+# made with mmdebstrap from Debian's archive and cached by
+# scripts/debian13-root.sh (/var/cache/wcbroker-trixie, made again when its
+# package list changes); this script mounts what it needs in a mount
 # namespace of its own, so nothing stays mounted when it ends. The tests
 # start their own dbus-daemon, the root's.
 #
@@ -18,10 +18,9 @@ if [ "$(id -u)" -ne 0 ]; then
     exit 1
 fi
 root=$(scripts/debian13-root.sh)
-cache=$(dirname "$root")
 # Held shared while the root is in use: debian13-root.sh replaces it only
 # under the exclusive lock.
-exec {lock}>"$cache/.lock"
+exec {lock}>"$(dirname "$root")/.lock"
 flock -s "$lock"
 
 # The tree as git has it (untracked files included, ignored ones not), so

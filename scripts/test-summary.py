@@ -4,7 +4,13 @@ directories, from their meson-logs/testlog.junit.xml (one count per GoogleTest
 case, one per plain test) cross-checked against meson-logs/testlog.json, so a
 test binary that crashed before writing its results still counts as failed.
 
-Usage: test-summary.py BUILD_DIR... ; exit status 0 when nothing failed.
+A --step NAME=STATUS argument counts one test for a step of
+scripts/test.sh that is no meson test (the Debian packages): passed when
+STATUS is 0, skipped when it is 77 (a tool is missing; the step said
+which), failed otherwise.
+
+Usage: test-summary.py [--step NAME=STATUS]... BUILD_DIR... ; exit status 0
+when nothing failed.
 """
 
 import json
@@ -44,7 +50,18 @@ def summarize(build_dir):
 
 def main():
     totals = [0, 0, 0]
-    for build_dir in sys.argv[1:]:
+    args = sys.argv[1:]
+    while len(args) >= 2 and args[0] == "--step":
+        name, _, status = args[1].partition("=")
+        if status == "0":
+            totals[0] += 1
+        elif status == "77":
+            totals[2] += 1
+        else:
+            totals[1] += 1
+            print(f"{name}: failed (exit status {status})", file=sys.stderr)
+        args = args[2:]
+    for build_dir in args:
         for i, count in enumerate(summarize(build_dir)):
             totals[i] += count
     passed, failed, skipped = totals

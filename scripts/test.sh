@@ -4,7 +4,9 @@
 # AddressSanitizer and UndefinedBehaviorSanitizer with the fuzzers
 # (build-sanitize/), runs every test in both, builds it once more on
 # Debian 13 in a cached root and runs there every suite that does not boot
-# QEMU (scripts/test-debian13.sh), and ends with one line:
+# QEMU (scripts/test-debian13.sh), builds the Debian packages on both and
+# runs lintian on them (scripts/build-debs.sh), boots the Debian 12
+# packages under systemd in QEMU, and ends with one line:
 # "N passed, N failed[, N skipped]". The end-to-end tests boot Debian
 # kernels under QEMU; the kernels are downloaded once into
 # /var/cache/wcbroker-vm (WCBROKER_VM_CACHE), never installed.
@@ -47,5 +49,23 @@ ASAN_OPTIONS=detect_leaks=1:strict_string_checks=1 run_suite build-sanitize
 echo "== Debian 13" >&2
 debian13_build=$(scripts/test-debian13.sh | tail -n1) || status=1
 
-scripts/test-summary.py build build-sanitize "$debian13_build" || status=1
+# The Debian packages, built on both distributions and checked by lintian,
+# which fails the step on any error or warning (scripts/build-debs.sh).
+# Without the tests (nocheck): they ran above.
+echo "== Debian packages" >&2
+debs12=0
+debs12_dir=$(scripts/build-debs.sh --lintian | tail -n1) || debs12=$?
+debs13=0
+scripts/build-debs.sh --debian13 --lintian >&2 || debs13=$?
+# The vm-systemd scenario again, on the Debian 12 packages' files instead
+# of "meson install" (the guest's userland is the host's), on a Debian 12
+# and a Debian 13 kernel. 77: QEMU missing, a skip.
+debs_vm=1
+if [ "$debs12" = 0 ]; then
+    debs_vm=0
+    tests/vm/run-e2e.sh --systemd --debs "$debs12_dir" build 6.1-cloud 6.12-trixie >&2 || debs_vm=$?
+fi
+
+scripts/test-summary.py --step debs-debian12="$debs12" --step debs-debian13="$debs13" \
+    --step debs-vm-systemd="$debs_vm" build build-sanitize "$debian13_build" || status=1
 exit $status

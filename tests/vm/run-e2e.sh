@@ -5,15 +5,19 @@
 # With --systemd (issue #6) the build's "meson install" tree goes into a
 # guest where systemd is PID 1, and scenarios/systemd-e2e.sh checks that
 # the unit, udev rules, D-Bus activation and journal work as installed.
+# With --debs DIR as well, the tree is the Debian packages in DIR instead
+# (scripts/build-debs.sh: wcbroker and libwcbroker0, unpacked).
 # With --wcalias (issue 13) the busybox guest also gets the wcalias module
 # built for its kernel, and scenarios/e2e-wcalias.sh drives wcbrokerd
 # through it; --lockdown boots that guest with lockdown=integrity.
 #
-# Usage: run-e2e.sh [--tap] [--narrate] [--systemd|--wcalias [--lockdown]] BUILD_DIR [KERNEL...]
+# Usage: run-e2e.sh [--tap] [--narrate] [--systemd [--debs DIR]|--wcalias [--lockdown]] BUILD_DIR [KERNEL...]
 #   KERNEL defaults to "6.1-cloud 6.12" (see kernels.sh).
 #   --tap      print TAP for meson's test runner (one test per check)
 #   --narrate  print the guest's narration too (the demo)
 #   --systemd  the installed tree under systemd instead
+#   --debs DIR the Debian 12 packages in DIR as the installed tree (the guest's
+#              userland is the host's, so not Debian 13's packages)
 #   --wcalias  the wcalias module and scenarios/e2e-wcalias.sh instead
 #   --lockdown with --wcalias: under lockdown=integrity
 # Exit: 0 all passed, 1 a failure, 77 QEMU or another tool is missing (SKIP).
@@ -24,20 +28,21 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source "$here/lib.sh"
 source=$(cd "$here/../.." && pwd)
 
-tap=0 narrate=0 systemd=0 wcalias=0 lockdown=0
-usage="usage: $0 [--tap] [--narrate] [--systemd|--wcalias [--lockdown]] BUILD_DIR [KERNEL...]"
+tap=0 narrate=0 systemd=0 debs="" wcalias=0 lockdown=0
+usage="usage: $0 [--tap] [--narrate] [--systemd [--debs DIR]|--wcalias [--lockdown]] BUILD_DIR [KERNEL...]"
 while [[ $# -gt 0 && $1 == --* ]]; do
     case $1 in
     --tap) tap=1 ;;
     --narrate) narrate=1 ;;
     --systemd) systemd=1 ;;
+    --debs) debs=$(cd "$2" && pwd); shift ;;
     --wcalias) wcalias=1 ;;
     --lockdown) lockdown=1 ;;
     *) echo "$usage" >&2; exit 2 ;;
     esac
     shift
 done
-[[ $# -ge 1 ]] || { echo "$usage" >&2; exit 2; }
+[[ $# -ge 1 && ( -z $debs || $systemd == 1 ) ]] || { echo "$usage" >&2; exit 2; }
 build=$(cd "$1" && pwd)
 shift
 kernels=("$@")
@@ -64,11 +69,20 @@ if [[ $systemd == 1 ]]; then
         python3 -c 'import json, sys; print(next(o["value"] for o in json.load(sys.stdin) if o["name"] == "prefix"))')
     # dbus-daemon, systemd and udev read their files from /usr only: a tree
     # built for another prefix would fail most checks for that reason alone.
-    [[ $prefix == /usr ]] || skip "the systemd scenario installs the build as a package would, which needs" \
+    [[ $prefix == /usr || -n $debs ]] || skip "the systemd scenario installs the build as a package would, which needs" \
         "--prefix=/usr (docs/install.md); $build is configured with --prefix=$prefix"
-    # What a package would ship: the build's own install tree.
+    # What a package would ship: the build's own install tree, or the
+    # packages' files (their maintainer scripts do not run: the guest boots
+    # with the files in place, as after an installation and a reboot).
     stage=$(mktemp -d "${TMPDIR:-/tmp}/wcbroker-install.XXXXXX")
-    meson install -C "$build" --no-rebuild --quiet --destdir "$stage" >/dev/null
+    if [[ -n $debs ]]; then
+        for deb in "$debs"/wcbroker_*.deb "$debs"/libwcbroker0_*.deb; do
+            [[ -f $deb ]] || { echo "FAIL: no $(basename "$deb") in $debs" >&2; exit 1; }
+            dpkg-deb -x "$deb" "$stage"
+        done
+    else
+        meson install -C "$build" --no-rebuild --quiet --destdir "$stage" >/dev/null
+    fi
     sbin=$(find "$stage" -path '*/sbin/wcbrokerd' | head -n1)
     bin=$(find "$stage" -path '*/bin/wcbrokerctl' | head -n1)
     vm_inputs=(--systemd --tree "$stage" --bin "$sbin" --bin "$bin" -s "$here/scenarios/systemd-e2e.sh"

@@ -210,6 +210,9 @@ TEST_F(FaultTest, KilledDaemonTakesOverTheLeasesOfClientsThatStayed)
     EXPECT_TRUE(contains(log, "kind=lease-recovered")) << log;
     EXPECT_TRUE(contains(log, "left the bus while wcbrokerd was not running")) << log;
     EXPECT_EQ(records(), 1u);
+    // Its object is back too: its properties answer.
+    const Result memtype = busctl({"get-property", "org.wcbroker.Broker1", path, "org.wcbroker.Lease1", "Memtype"});
+    EXPECT_EQ(memtype.exit_code, 0) << memtype.err << daemon_log();
 
     // It still works like any lease: released by its owner, it is gone.
     stays.close_stdin();

@@ -201,7 +201,8 @@ if [ "${WCVM_WCALIAS:-0}" = 1 ]; then
     systemctl kill -s SIGKILL wcbrokerd.service
     wait_until 100 sh -c "[ \"\$(systemctl show -p MainPID --value wcbrokerd)\" != $before_pid ] && [ \"\$(systemctl is-active wcbrokerd)\" = active ]"
     check "killed with SIGKILL, systemd restarted it" [ "$(property MainPID)" != "$before_pid" ]
-    check "the restarted daemon lists the alias's lease again" wait_until 100 sh -c "wcbrokerctl list-leases | grep -q lease-probe"
+    check "the restarted daemon lists the alias's lease again" \
+        wait_until 100 sh -c "wcbrokerctl list-leases --json | grep -q '\"Label\" : \"lease-probe\"'"
     sleep 1
     check "the client's alias kept working across the restart (no SIGBUS, no Revoked)" \
         sh -c "! grep -q 'probe: sigbus\|probe: revoked' /tmp/probe.log"

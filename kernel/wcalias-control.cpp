@@ -257,13 +257,21 @@ WcaliasControl::WcaliasControl(WcaliasStatus status)
     status_.usable = false;
 }
 
-Expected<bool> WcaliasControl::claim(const std::string& address, std::uint32_t bar)
+Expected<wcalias_bar> WcaliasControl::target(const std::string& address, std::uint32_t bar) const
 {
     if (!usable())
         return BrokerError{ErrorKind::Unsupported, status_.why_unusable};
     auto which = wcalias_bar_of(address, bar);
     if (!which)
         return BrokerError{ErrorKind::InvalidArgument, address + " is not a PCI address"};
+    return *which;
+}
+
+Expected<bool> WcaliasControl::claim(const std::string& address, std::uint32_t bar)
+{
+    auto which = target(address, bar);
+    if (!which)
+        return which.error();
     wcalias_claim request{};
     request.bar = *which;
     if (const int error = device_->claim(request); error != 0) {
@@ -276,11 +284,9 @@ Expected<bool> WcaliasControl::claim(const std::string& address, std::uint32_t b
 
 Expected<bool> WcaliasControl::unclaim(const std::string& address, std::uint32_t bar)
 {
-    if (!usable())
-        return BrokerError{ErrorKind::Unsupported, status_.why_unusable};
-    auto which = wcalias_bar_of(address, bar);
+    auto which = target(address, bar);
     if (!which)
-        return BrokerError{ErrorKind::InvalidArgument, address + " is not a PCI address"};
+        return which.error();
     wcalias_claim request{};
     request.bar = *which;
     if (const int error = device_->unclaim(request); error != 0) {
@@ -294,11 +300,9 @@ Expected<bool> WcaliasControl::unclaim(const std::string& address, std::uint32_t
 Expected<WcaliasAlias> WcaliasControl::create(const std::string& address, std::uint32_t bar, std::uint64_t offset,
     std::uint64_t length, Access access)
 {
-    if (!usable())
-        return BrokerError{ErrorKind::Unsupported, status_.why_unusable};
-    auto which = wcalias_bar_of(address, bar);
+    auto which = target(address, bar);
     if (!which)
-        return BrokerError{ErrorKind::InvalidArgument, address + " is not a PCI address"};
+        return which.error();
     wcalias_create request{};
     request.bar = *which;
     request.memtype = access == Access::WriteCombine ? WCALIAS_MEMTYPE_WC : WCALIAS_MEMTYPE_UC_MINUS;

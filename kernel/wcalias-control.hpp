@@ -102,6 +102,9 @@ public:
     Expected<WcaliasAliasState> query(int fd);
 
 private:
+    // The module's name for BAR of ADDRESS, once the module is usable.
+    Expected<wcalias_bar> target(const std::string& address, std::uint32_t bar) const;
+
     std::unique_ptr<WcaliasDevice> device_;
     WcaliasStatus status_;
     std::uint32_t flags_ = 0;

@@ -515,19 +515,7 @@ void Broker::restore_leases(std::vector<LeaseToRestore> leases)
                 revoke(problem);
                 continue;
             }
-            lease.policy_generation = store_.generation();
-            const Lease& added = leases_.add(Lease{std::move(lease), std::move(item.fd)});
-            AuditRecord record;
-            record.kind = AuditKind::LeaseRecovered;
-            record.message = describe_lease(added) + " taken over after a restart of wcbrokerd";
-            record.bus_name = added.owner;
-            record.caller = added.holder;
-            record.fields = lease_fields(added);
-            record.with("FD_FROM_STORE", "yes");
-            audit_.record(record);
-            if (observer_ != nullptr)
-                observer_->lease_granted(added);
-            restored.push_back(added.id);
+            restored.push_back(take_over(std::move(lease), std::move(item.fd), true));
             continue;
         }
         // The client maps the file the record names by device and inode
@@ -547,23 +535,28 @@ void Broker::restore_leases(std::vector<LeaseToRestore> leases)
         }
         // The stored fd is the very file the client maps; the reopened one
         // is the same file, by the check above.
-        lease.policy_generation = store_.generation();
-        const Lease& added =
-            leases_.add(Lease{std::move(lease), item.fd.valid() ? std::move(item.fd) : std::move(current)});
-        AuditRecord record;
-        record.kind = AuditKind::LeaseRecovered;
-        record.message = describe_lease(added) + " taken over after a restart of wcbrokerd";
-        record.bus_name = added.owner;
-        record.caller = added.holder;
-        record.fields = lease_fields(added);
-        record.with("FD_FROM_STORE", item.fd_from_store ? "yes" : "no");
-        audit_.record(record);
-        if (observer_ != nullptr)
-            observer_->lease_granted(added);
-        restored.push_back(added.id);
+        const bool from_store = item.fd_from_store;
+        restored.push_back(take_over(std::move(lease), item.fd.valid() ? std::move(item.fd) : std::move(current), from_store));
     }
     // What the policy says now decides, as after a reload.
     recheck_leases(restored, "after a restart, policy generation " + std::to_string(store_.generation()));
+}
+
+std::uint64_t Broker::take_over(LeaseInfo lease, UniqueFd fd, bool fd_from_store)
+{
+    lease.policy_generation = store_.generation();
+    const Lease& added = leases_.add(Lease{std::move(lease), std::move(fd)});
+    AuditRecord record;
+    record.kind = AuditKind::LeaseRecovered;
+    record.message = describe_lease(added) + " taken over after a restart of wcbrokerd";
+    record.bus_name = added.owner;
+    record.caller = added.holder;
+    record.fields = lease_fields(added);
+    record.with("FD_FROM_STORE", fd_from_store ? "yes" : "no");
+    audit_.record(record);
+    if (observer_ != nullptr)
+        observer_->lease_granted(added);
+    return added.id;
 }
 
 std::string Broker::alias_problem(const LeaseToRestore& item)

@@ -160,6 +160,9 @@ private:
     // Why a restored wcalias lease cannot be kept, from the module's answer
     // about its stored fd; "" when it is live and this daemon's.
     std::string alias_problem(const LeaseToRestore& item);
+    // Puts a predecessor's lease back in the table under its id, audits it
+    // and announces it; returns the id.
+    std::uint64_t take_over(LeaseInfo lease, UniqueFd fd, bool fd_from_store);
     void audit_acquire(AuditKind kind, const Caller& caller, const Validated& request, const std::string& message,
         const AuditFields& extra);
 

@@ -32,6 +32,19 @@ wait_until() {
 # The guest's PCI devices, by address (BDF).
 SYS=/sys/bus/pci/devices
 # driver_of BDF : the name of the driver bound to the device; nothing when none is
+# Narration of the e2e scenarios: "== " a step, three spaces what was asked,
+# done and seen.
+step() {
+    echo
+    echo "== $*"
+}
+say() { echo "   $*"; }
+# wait_for CONDITION-COMMAND... : up to 10 s
+wait_for() { wait_until 100 "$@"; }
+contains() { grep -q -- "$2" "$1"; }
+# bar_start BDF N: BAR N's start address, from the device's resource file.
+bar_start() { sed -n "$(($2 + 1))p" "$SYS/$1/resource" | cut -d' ' -f1; }
+
 driver_of() {
     if [ -e "$SYS/$1/driver" ]; then basename "$(readlink "$SYS/$1/driver")"; fi
 }

@@ -11,18 +11,10 @@
 set -u
 # shellcheck source-path=SCRIPTDIR source=../guest/checks.sh
 . /usr/libexec/wcbroker-vm/checks.sh
-step() {
-    echo
-    echo "== $*"
-}
-say() { echo "   $*"; }
 
 A=${WCVM_DEV_A:-}
 LOG=/tmp/wcbrokerd.log
 ALICE="setids 1000 1000,2000 --"
-wait_for() { wait_until 100 "$@"; }
-contains() { grep -q -- "$2" "$1"; }
-bar_start() { sed -n "$(($2 + 1))p" "$SYS/$1/resource" | cut -d' ' -f1; }
 # Every PAT memtype list line inside [START, START + LENGTH), as "START END TYPE".
 pat_within() {
     start=$(($1)) end=$(($1 + $2))

@@ -11,11 +11,6 @@
 set -u
 # shellcheck source-path=SCRIPTDIR source=../guest/checks.sh
 . /usr/libexec/wcbroker-vm/checks.sh
-step() {
-    echo
-    echo "== $*"
-}
-say() { echo "   $*"; }
 
 A=${WCVM_DEV_A:-}
 B=${WCVM_DEV_B:-}
@@ -26,10 +21,6 @@ bob() { setids 1001 1001 -- "$@"; }
 # client itself (a backgrounded function would be a subshell).
 ALICE="setids 1000 1000,2000 --"
 
-# wait_for CONDITION-COMMAND... : up to 10 s
-wait_for() { wait_until 100 "$@"; }
-contains() { grep -q -- "$2" "$1"; }
-bar_start() { sed -n "$(($2 + 1))p" "$SYS/$1/resource" | cut -d' ' -f1; }
 # The PAT memtype list line covering [START, START + LENGTH), if any.
 pat_covering() {
     start=$(($1)) end=$(($1 + $2))

@@ -382,6 +382,9 @@ Expected<WcaliasAliasState> WcaliasControl::query(int fd)
     state.live = request.revoked == WCALIAS_LIVE;
     state.id = request.id;
     state.own = request.own != 0;
+    state.bar = request.bar.bar;
+    state.offset = request.offset;
+    state.length = request.length;
     switch (request.revoked) {
     case WCALIAS_LIVE: break;
     case WCALIAS_REVOKED_BY_REQUEST: state.revoked_because = "it was revoked on request"; break;

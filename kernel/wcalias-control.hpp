@@ -62,6 +62,9 @@ struct WcaliasAliasState {
     std::string revoked_because; // when not live
     std::uint64_t id = 0;
     bool own = false; // created by this control context
+    std::uint32_t bar = 0;
+    std::uint64_t offset = 0; // in the BAR
+    std::uint64_t length = 0;
 };
 
 // "WCALIAS_WHY_BAR_BUSY: another driver (e.g. vfio-pci) holds the BAR".

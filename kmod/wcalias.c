@@ -29,6 +29,11 @@
  * A live alias holds a reference to its own dma-buf, so its file, inode and
  * address space outlive any revocation; the alias is freed by the dma-buf
  * release, which can only come after the revocation dropped that reference.
+ * A claim holds a runtime PM reference to its device, so that the BAR
+ * answers while it is ours.
+ *
+ * Not covered, and documented for admins: a VFIO user's reset of the device,
+ * and a VFIO type1 DMA mapping of an alias, which type1 never zaps.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -46,6 +51,7 @@
 #include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/pci.h>
+#include <linux/pm_runtime.h>
 #include <linux/rwsem.h>
 #include <linux/sched.h>
 #include <linux/security.h>
@@ -160,6 +166,8 @@ static void wcalias_release_claim(struct wcalias_claim_rec *claim)
 {
 	lockdep_assert_held(&wcalias_lock);
 	release_mem_region(claim->start, claim->size);
+	/* Asynchronous: the device may suspend again once this returns. */
+	pm_runtime_put(&claim->pdev->dev);
 	list_del(&claim->node);
 	list_del(&claim->ctx_node);
 	pci_dev_put(claim->pdev);
@@ -295,8 +303,13 @@ static int wcalias_lock_device(const struct wcalias_bar *req, struct pci_dev **o
 		*why = WCALIAS_WHY_NO_VFIO_DRIVER;
 		ret = -ENODEV;
 	} else if (!(pci_resource_flags(pdev, req->bar) & IORESOURCE_MEM) ||
-		   !pci_resource_len(pdev, req->bar)) {
+		   (pci_resource_flags(pdev, req->bar) & (IORESOURCE_UNSET | IORESOURCE_DISABLED)) ||
+		   !pdev->resource[req->bar].parent || !pci_resource_len(pdev, req->bar)) {
 		*why = WCALIAS_WHY_NOT_MEMORY_BAR;
+		ret = -EINVAL;
+	} else if (!PAGE_ALIGNED(pci_resource_start(pdev, req->bar))) {
+		/* Its first page would also hold someone else's registers. */
+		*why = WCALIAS_WHY_BAD_RANGE;
 		ret = -EINVAL;
 	}
 	if (ret) {
@@ -319,6 +332,7 @@ static int wcalias_get_claim(struct wcalias_context *ctx, struct pci_dev *pdev, 
 			     struct wcalias_claim_rec **out, u32 *why)
 {
 	struct wcalias_claim_rec *claim;
+	int ret;
 
 	lockdep_assert_held(&wcalias_lock);
 	claim = wcalias_find_claim(pdev, bar);
@@ -335,9 +349,21 @@ static int wcalias_get_claim(struct wcalias_context *ctx, struct pci_dev *pdev, 
 		return -ENOMEM;
 	claim->start = pci_resource_start(pdev, bar);
 	claim->size = pci_resource_len(pdev, bar);
+	/*
+	 * vfio-pci puts a device nobody has opened into D3hot, where its BARs
+	 * do not answer: keep it in D0 while the BAR is ours. EACCES: runtime
+	 * PM is off for it, so it is not suspended either.
+	 */
+	ret = pm_runtime_get_sync(&pdev->dev);
+	if (ret < 0 && ret != -EACCES) {
+		pm_runtime_put_noidle(&pdev->dev);
+		kfree(claim);
+		return ret;
+	}
 	if (!request_mem_region(claim->start, claim->size, KBUILD_MODNAME)) {
 		pci_info_ratelimited(pdev, "BAR %d %pR is held by another driver\n", bar,
 				     &pdev->resource[bar]);
+		pm_runtime_put(&pdev->dev);
 		kfree(claim);
 		*why = WCALIAS_WHY_BAR_BUSY;
 		return -EBUSY;
@@ -520,9 +546,12 @@ static int wcalias_reserve_memtype(struct wcalias_alias *alias, u32 *why)
 			return ret == -EINVAL ? -EBUSY : ret;
 		}
 	} else {
+		/* Fails when the memtype tree holds another type for part of it. */
 		alias->uc_hold = ioremap(alias->phys, alias->length);
-		if (!alias->uc_hold)
-			return -ENOMEM;
+		if (!alias->uc_hold) {
+			*why = WCALIAS_WHY_DOWNGRADED;
+			return -EBUSY;
+		}
 	}
 	alias->effective = wcalias_effective_memtype(alias->phys, alias->memtype);
 	if (alias->effective == alias->memtype || alias->effective == WCALIAS_MEMTYPE_UNVERIFIED)
@@ -826,7 +855,7 @@ static int wcalias_open(struct inode *inode, struct file *file)
 		return -ENOMEM;
 	INIT_LIST_HEAD(&ctx->aliases);
 	INIT_LIST_HEAD(&ctx->claims);
-	ctx->opener = task_tgid_vnr(current);
+	ctx->opener = task_tgid_nr(current);	/* as debugfs readers see it */
 	mutex_lock(&wcalias_lock);
 	ctx->number = wcalias_next_context++;
 	mutex_unlock(&wcalias_lock);

@@ -27,6 +27,16 @@ void BarClaims::update(WcaliasControl& control, const Policy& policy, const Devi
     if (!control.usable())
         return;
     const std::vector<std::uint32_t> wanted = bars_to_claim(policy, device);
+    const auto is_wanted = [&](std::uint32_t bar) { return std::find(wanted.begin(), wanted.end(), bar) != wanted.end(); };
+    if (reconciled_.insert(device.address).second) {
+        // Claims of a predecessor whose control fd came back from the fd
+        // store are not known here: let go of every BAR the policy does not
+        // want. The module answers ENOENT for one nobody claimed.
+        for (const BarFacts& bar : device.bars) {
+            if (bar.is_memory() && !is_wanted(bar.index))
+                (void)control.unclaim(device.address, bar.index);
+        }
+    }
     for (std::uint32_t bar : wanted) {
         const std::pair<std::string, std::uint32_t> key{device.address, bar};
         if (held_.contains(key))
@@ -49,22 +59,20 @@ void BarClaims::update(WcaliasControl& control, const Policy& policy, const Devi
         audit_.record(record);
     }
     for (auto it = held_.begin(); it != held_.end();) {
-        if (it->first != device.address || std::find(wanted.begin(), wanted.end(), it->second) != wanted.end()) {
+        if (it->first != device.address || is_wanted(it->second)) {
             ++it;
             continue;
         }
-        auto dropped = control.unclaim(it->first, it->second);
-        if (!dropped) {
-            // EBUSY: aliases of it live; tried again at the next update.
+        // The module lets go of the BAR once its last alias ends; ENOENT
+        // means the kernel dropped the claim already (an unbind): gone too.
+        if (auto dropped = control.unclaim(it->first, it->second); !dropped)
             log_debug(dropped.error().message);
-            ++it;
-            continue;
-        }
-        log_info("let go of BAR " + std::to_string(it->second) + " of " + it->first + ": no rule needs it any more");
+        else
+            log_info("let go of BAR " + std::to_string(it->second) + " of " + it->first + ": no rule needs it any more");
         it = held_.erase(it);
     }
     for (auto it = failed_.begin(); it != failed_.end();) {
-        if (it->first == device.address && std::find(wanted.begin(), wanted.end(), it->second) == wanted.end())
+        if (it->first == device.address && !is_wanted(it->second))
             it = failed_.erase(it);
         else
             ++it;
@@ -74,6 +82,7 @@ void BarClaims::update(WcaliasControl& control, const Policy& policy, const Devi
 void BarClaims::forget(const std::string& address)
 {
     std::erase_if(held_, [&](const auto& key) { return key.first == address; });
+    reconciled_.erase(address);
     std::erase_if(failed_, [&](const auto& key) { return key.first == address; });
 }
 

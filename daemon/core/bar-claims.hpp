@@ -32,8 +32,10 @@ public:
     }
 
     // Claims what POLICY needs on DEVICE and not yet held; lets go of what
-    // it held there and POLICY no longer needs (a BAR with live aliases
-    // stays claimed until the next update). Nothing when CONTROL is unusable.
+    // it held there and POLICY no longer needs (the module keeps a BAR with
+    // live aliases until the last one ends). The first update of a device
+    // also lets go of claims a predecessor made (a control fd from the fd
+    // store). Nothing when CONTROL is unusable.
     void update(WcaliasControl& control, const Policy& policy, const DeviceFacts& device);
     // The device left vfio-pci or the machine: the kernel dropped its claims.
     void forget(const std::string& address);
@@ -44,6 +46,8 @@ public:
 private:
     AuditLog& audit_;
     std::set<std::pair<std::string, std::uint32_t>> held_;
+    // Devices whose claims were put in line with the policy since start.
+    std::set<std::string> reconciled_;
     // Failed claims already audited, so that retries do not repeat the record.
     std::set<std::pair<std::string, std::uint32_t>> failed_;
 };

@@ -572,6 +572,11 @@ std::string Broker::alias_problem(const LeaseToRestore& item)
         return "its stored fd cannot be checked: " + state.error().message;
     if (state->id != item.lease.alias_id)
         return "its stored fd is alias " + std::to_string(state->id) + ", not the record's " + std::to_string(item.lease.alias_id);
+    // A damaged record must not make the daemon vouch for another range.
+    const AccessRequest& granted = item.lease.request;
+    if (state->bar != granted.bar || state->offset != granted.offset || state->length != granted.length)
+        return "its alias maps BAR " + std::to_string(state->bar) + " [" + format_hex(state->offset) + ", +"
+            + format_hex(state->length) + "), not the record's range";
     if (!state->live)
         return "its alias was revoked by the kernel: " + state->revoked_because;
     if (!state->own)

@@ -36,6 +36,7 @@ struct FakeWcaliasState {
     std::optional<std::uint32_t> effective; // as asked when unset
     std::uint64_t next_id = 100;
     std::set<std::uint64_t> live;
+    std::map<std::uint64_t, wcalias_create> created; // id -> the request, as QUERY answers it
     std::map<std::uint64_t, std::uint32_t> revoked_because; // id -> WCALIAS_REVOKED_*
     // WCALIAS_IOC_QUERY: the aliases this context made, by their memfd's inode
     std::map<std::uint64_t, std::uint64_t> id_of_inode;
@@ -109,6 +110,7 @@ public:
         create.id = state_->next_id++;
         create.effective = state_->effective.value_or(create.memtype);
         state_->live.insert(create.id);
+        state_->created[create.id] = create;
         state_->id_of_inode[info.st_ino] = create.id;
         state_->claimed.insert(FakeWcaliasState::bar_name(create.bar));
         return 0;
@@ -138,6 +140,11 @@ public:
             return EINVAL;
         const std::uint64_t id = found->second;
         query.id = id;
+        if (auto made = state_->created.find(id); made != state_->created.end()) {
+            query.bar = made->second.bar;
+            query.offset = made->second.offset;
+            query.length = made->second.length;
+        }
         query.own = state_->not_own.contains(id) ? 0 : 1;
         query.revoked = state_->live.contains(id) ? WCALIAS_LIVE
             : state_->revoked_because.contains(id) ? state_->revoked_because[id]

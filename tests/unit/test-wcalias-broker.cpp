@@ -211,7 +211,8 @@ TEST_F(WcaliasBrokerTest, BarsAreClaimedAtBindAndLetGoAfterAReload)
 
     write_policy(policy_wc_bar2_only);
     ASSERT_TRUE(broker_->reload_requested_by_signal().applied);
-    EXPECT_EQ(calls_starting("unclaim"), (std::vector<std::string>{"unclaim 0000:00:03.0/4"}));
+    // BAR0 at the bind (a predecessor's claim, if any, goes), BAR4 now.
+    EXPECT_EQ(calls_starting("unclaim"), (std::vector<std::string>{"unclaim 0000:00:03.0/0", "unclaim 0000:00:03.0/4"}));
     EXPECT_FALSE(broker_->bar_claims().held(device_address, 4));
     EXPECT_TRUE(broker_->bar_claims().held(device_address, 2));
     // Claiming again is not asked for a BAR already held.
@@ -293,8 +294,9 @@ TEST_F(WcaliasBrokerTest, EveryLeaseEndRevokesTheAlias)
     write_policy(policy_wc_bar2_only);
     ASSERT_TRUE(broker_->reload_requested_by_signal().applied);
     EXPECT_FALSE(state_->live.contains(103));
-    // The alias is revoked first, then the claim no rule needs is let go.
-    EXPECT_EQ(calls_starting("unclaim"), (std::vector<std::string>{"unclaim 0000:00:03.0/4"}));
+    // The alias is revoked first, then the claim no rule needs is let go
+    // (BAR0: the bind's check for a predecessor's claim).
+    EXPECT_EQ(calls_starting("unclaim"), (std::vector<std::string>{"unclaim 0000:00:03.0/0", "unclaim 0000:00:03.0/4"}));
     // Unbind: the kernel revoked it already; ENOENT is fine.
     auto unbound = acquire(1000, 2, 0x3000);
     ASSERT_TRUE(unbound);
@@ -306,22 +308,18 @@ TEST_F(WcaliasBrokerTest, EveryLeaseEndRevokesTheAlias)
     EXPECT_FALSE(broker_->bar_claims().held(device_address, 2));
 }
 
-TEST_F(WcaliasBrokerTest, AnUnclaimRefusedWhileAliasesLiveIsRetriedWhenTheyEnd)
+TEST_F(WcaliasBrokerTest, APredecessorsClaimsAreLetGoAndADroppedClaimIsForgotten)
 {
     bind();
-    auto grant = acquire(1001, 4, 0);
-    ASSERT_TRUE(grant);
-    // The rule that needs BAR4 goes; the module refuses the unclaim (as it
-    // does while aliases of the BAR live), so the claim is kept for now.
-    state_->unclaim_error = EBUSY;
+    // The first update of a device lets go of the BARs the policy does not
+    // want, which a predecessor (its control fd from the fd store) may hold.
+    EXPECT_EQ(calls_starting("unclaim"), (std::vector<std::string>{"unclaim 0000:00:03.0/0"}));
+    EXPECT_TRUE(broker_->bar_claims().held(device_address, 4));
+    // The rule that needs BAR4 goes, and the module says it holds no claim
+    // there any more (ENOENT: it dropped it already): forgotten all the same.
+    state_->unclaim_error = ENOENT;
     write_policy(policy_wc_bar2_only);
     ASSERT_TRUE(broker_->reload_requested_by_signal().applied);
-    EXPECT_TRUE(broker_->bar_claims().held(device_address, 4)); // EBUSY: kept
-    // The next lease end on the device tries again.
-    state_->unclaim_error = 0;
-    auto other = acquire(1000, 2, 0);
-    ASSERT_TRUE(other);
-    ASSERT_TRUE(broker_->release(caller(1000), other->lease->id));
     EXPECT_FALSE(broker_->bar_claims().held(device_address, 4));
 }
 
@@ -342,10 +340,10 @@ TEST_F(WcaliasBrokerTest, TheClaimWatchLeavesAliasesAndTheModulesClaimAlone)
 TEST_F(WcaliasBrokerTest, RestoreKeepsLiveOwnAliasesAndRevokesTheRest)
 {
     bind();
-    // Four leases a previous run granted, their alias fds from the fd store.
+    // Five leases a previous run granted, their alias fds from the fd store.
     std::vector<LeaseToRestore> leases;
     std::vector<std::uint64_t> ids;
-    for (std::uint64_t offset : {0x0, 0x1000, 0x2000, 0x3000}) {
+    for (std::uint64_t offset : {0x0, 0x1000, 0x2000, 0x3000, 0x4000}) {
         auto alias = control_->create(device_address, 2, offset, 0x1000, Access::WriteCombine);
         ASSERT_TRUE(alias) << alias.error().message;
         LeaseToRestore item;
@@ -366,24 +364,27 @@ TEST_F(WcaliasBrokerTest, RestoreKeepsLiveOwnAliasesAndRevokesTheRest)
     state_->kernel_revokes(ids[1], WCALIAS_REVOKED_UNBIND); // revoked while the daemon was down
     state_->not_own.insert(ids[2]);                         // another context's
     leases[3].fd.reset();                                  // not in the store
+    leases[4].lease.request.offset = 0x8000;               // a record that names another range
     state_->calls.clear();
     broker_->restore_leases(std::move(leases));
     ASSERT_EQ(broker_->leases().size(), 1u);
     EXPECT_NE(broker_->leases().find(10), nullptr);
     EXPECT_EQ(audit_.count(AuditKind::LeaseRecovered), 1u);
-    EXPECT_EQ(audit_.count(AuditKind::LeaseRevoked), 3u);
+    EXPECT_EQ(audit_.count(AuditKind::LeaseRevoked), 4u);
     std::vector<std::string> reasons;
     for (const AuditRecord& r : audit_.records) {
         if (r.kind == AuditKind::LeaseRevoked)
             reasons.push_back(r.message);
     }
-    ASSERT_EQ(reasons.size(), 3u);
+    ASSERT_EQ(reasons.size(), 4u);
     EXPECT_NE(reasons[0].find("revoked by the kernel: the device's driver unbound"), std::string::npos) << reasons[0];
     EXPECT_NE(reasons[1].find("control context this daemon does not hold"), std::string::npos) << reasons[1];
     EXPECT_NE(reasons[2].find("not in the service manager's fd store"), std::string::npos) << reasons[2];
+    EXPECT_NE(reasons[3].find("not the record's range"), std::string::npos) << reasons[3];
     // Each revoked lease's alias is revoked too (ENOENT where it was gone already).
-    EXPECT_EQ(calls_starting("revoke"), (std::vector<std::string>{"revoke " + std::to_string(ids[1]),
-                                            "revoke " + std::to_string(ids[2]), "revoke " + std::to_string(ids[3])}));
+    EXPECT_EQ(calls_starting("revoke"),
+        (std::vector<std::string>{"revoke " + std::to_string(ids[1]), "revoke " + std::to_string(ids[2]),
+            "revoke " + std::to_string(ids[3]), "revoke " + std::to_string(ids[4])}));
     EXPECT_TRUE(state_->live.contains(ids[0]));
 }
 

@@ -41,8 +41,12 @@ modprobe wcalias || { fail "modprobe wcalias"; exit 1; }
 bind_vfio "\$A"
 wcalias-bench "\$A" 2 $iterations || fail "wcalias-bench"
 start_daemon
-daemon-bench --revocations /etc/wcbroker/policy.toml /etc/wcbroker/grantless.toml "\$A" 2 $iterations ||
+if ! daemon-bench --revocations /etc/wcbroker/policy.toml /etc/wcbroker/grantless.toml "\$A" 2 $iterations; then
     fail "daemon-bench through the module"
+    kill -0 \$daemon 2>/dev/null || { wait \$daemon; echo "wcbrokerd.log: wcbrokerd exited with status \$?"; }
+    sed 's/^/wcbrokerd.log: /' /tmp/wcbrokerd.log | grep -v 'kind=acquire-granted\|kind=lease-released' | tail -30
+    dmesg | tail -30 | sed 's/^/dmesg: /'
+fi
 kill \$daemon
 wait \$daemon
 rmmod wcalias
@@ -60,7 +64,7 @@ WCVM_KEEP=1 "$source/tests/vm/run-vm.sh" -k "$kernel" --kmod "$ko" -s "$work/sce
     --file "$here/bench-policy.toml:/etc/wcbroker/policy.toml" \
     --file "$here/bench-policy-grantless.toml:/etc/wcbroker/grantless.toml" \
     --timeout 1800 --workdir "$work/vm" >"$work/run.log" 2>&1 || status=$?
-grep -a -E '^(RESULT|RATIO|MECHANISM|kernel|FAIL:) ' "$work/vm/console.log" || true
+grep -a -E '^(RESULT|RATIO|MECHANISM|kernel|FAIL:|wcbrokerd.log:|dmesg:) ' "$work/vm/console.log" || true
 if [[ $status != 0 ]]; then
     cat "$work/run.log" >&2
     exit "$status"

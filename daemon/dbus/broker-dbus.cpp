@@ -187,11 +187,19 @@ void BrokerDbus::lease_ending(const Lease& lease, LeaseEnd how, const std::strin
 void BrokerDbus::device_added(const DeviceRecord& record)
 {
     const std::string address = record.facts.address;
+    if (auto old = devices_.find(address); old != devices_.end()) {
+        retired_devices_.push_back(std::move(old->second));
+        devices_.erase(old);
+    }
+    // An object path is registered once: the address's old object (retired
+    // just now, or by a removal whose signals are still queued, as when an
+    // unbind and the rebind arrive together) must be gone, its signals sent,
+    // before the new one registers. sd-bus refuses the second vtable.
+    if (!retired_devices_.empty())
+        flush_signals();
     auto object = std::make_unique<DeviceObject>(connection_, tracker_.registry(), broker_.mapper(), address);
     DeviceObject* raw = object.get();
-    if (auto old = devices_.find(address); old != devices_.end())
-        retired_devices_.push_back(std::move(old->second));
-    devices_.insert_or_assign(address, std::move(object));
+    devices_.emplace(address, std::move(object));
     queue_signal([this, raw, address] {
         raw->emitInterfacesAddedSignal();
         manager_->emitDeviceAdded(sdbus::ObjectPath(device_object_path(address)), address);

@@ -146,6 +146,15 @@ void BrokerTest::stop_daemon()
     daemon_.signal(SIGTERM);
     auto status = daemon_.wait();
     EXPECT_EQ(status, 0) << "wcbrokerd did not stop cleanly on SIGTERM";
+    // The bus drops the name only once it has seen the connection close: a
+    // daemon started right after would otherwise find the old owner still
+    // listed, and be taken for up before it is.
+    auto proxy = wcbroker::sdbus_compat::make_proxy(*connection_, "org.freedesktop.DBus", "/org/freedesktop/DBus");
+    EXPECT_TRUE(eventually([&] {
+        bool has_owner = true;
+        proxy->callMethod("NameHasOwner").onInterface("org.freedesktop.DBus").withArguments(std::string("org.wcbroker.Broker1")).storeResultsTo(has_owner);
+        return !has_owner;
+    })) << "the bus still lists org.wcbroker.Broker1 after wcbrokerd exited";
 }
 
 void BrokerTest::kill_daemon()

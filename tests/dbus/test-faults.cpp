@@ -119,24 +119,6 @@ TEST_F(FaultTest, DeviceUnboundAndReboundWhileClientsAcquire)
     EXPECT_TRUE(contains(first_line(after), "lease=")) << "the device is served again";
 }
 
-TEST_F(FaultTest, AnUnbindAndItsRebindTogetherKeepTheDaemonRunning)
-{
-    warm_up();
-    // Back to back, as a driver reload does. When the rebind is handled
-    // before the unbind's signals went out, the device's new object meets
-    // its old path (BrokerDbus::device_added); under umockdev the two are
-    // rarely handled in one turn of the loop, so this does not reproduce
-    // that case on demand (bench/vm/daemon-bench.c's unbind cycles did).
-    for (int round = 0; round < 3; ++round) {
-        pci_.rebind(device_a, "");
-        pci_.rebind(device_a, "vfio-pci");
-    }
-    EXPECT_TRUE(eventually([&] { return contains(ctl({"list-devices"}).out, device_a); })) << daemon_log();
-    Process after = client({"map", device_a, "2", "0", "4096", "wc"}, nobody);
-    EXPECT_TRUE(contains(first_line(after), "lease=")) << daemon_log();
-    EXPECT_FALSE(contains(daemon_log(), "File exists")) << daemon_log();
-}
-
 TEST_F(FaultTest, DeviceRemovedWhileClientsAcquire)
 {
     warm_up();

@@ -104,7 +104,10 @@ strays=$(cd "$destdir" && find . -type f \( -name '*.a' -o -name 'test-*' -o -na
 if [[ -z "$strays" ]]; then pass "no test, benchmark or static library installed"; else fail "stray files: $strays"; fi
 writable=$(cd "$destdir" && find . \( -type f -o -type d \) -perm /022 | sort)
 if [[ -z "$writable" ]]; then pass "nothing group- or world-writable"; else fail "writable by others: $writable"; fi
-leaks=$(grep -rlF -e "$(realpath "$build")" -e "$(realpath "$source_dir")" "$destdir" --exclude='*.so*' --exclude=wcbrokerd --exclude=wcbrokerctl || true)
+# As whole paths: a tree built in /src must not count /usr/src as a leak.
+path_pattern() { printf '(?<![\\w./-])%s(?![\\w.-])' "$(printf '%s' "$1" | sed 's/[][\\.^$*+?(){}|/]/\\&/g')"; }
+leaks=$(grep -rlP -e "$(path_pattern "$(realpath "$build")")" -e "$(path_pattern "$(realpath "$source_dir")")" "$destdir" \
+    --exclude='*.so*' --exclude=wcbrokerd --exclude=wcbrokerctl || true)
 if [[ -z "$leaks" ]]; then pass "no build or source path in installed text files"; else fail "build paths in: $leaks"; fi
 
 # The files name each other: the unit starts the installed daemon, the

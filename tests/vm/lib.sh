@@ -246,8 +246,10 @@ wcvm_build_helper() {
     src="$WCVM_DIR/$name.c"
     [[ -f "$src" ]] || wcvm_die "no helper source $src"
     cache=$(wcvm_cache_dir)
+    # Headers beside the source; one found through -I (a library's, for a
+    # dynamic helper) is the library's business, not the cache key's.
     while read -r inc; do
-        includes+=("$(dirname "$src")/$inc")
+        [[ ! -f "$(dirname "$src")/$inc" ]] || includes+=("$(dirname "$src")/$inc")
     done < <(sed -n 's/^#include "\(.*\)"/\1/p' "$src")
     if [[ "$*" == -static && ${#includes[@]} == 0 ]]; then
         key=$(wcvm_sha256 "$src" | cut -c1-16)

@@ -28,16 +28,6 @@ constexpr OnlineVerbSyntax syntax{
 
 using Capability = sdbus::Struct<std::string, bool, std::string>;
 
-sdbus::Variant property(sdbus::IProxy& broker, const char* name)
-{
-    sdbus::Variant value;
-    broker.callMethod("Get")
-        .onInterface("org.freedesktop.DBus.Properties")
-        .withArguments(std::string(broker_interface), std::string(name))
-        .storeResultsTo(value);
-    return value;
-}
-
 } // namespace
 
 int run_status(int argc, char** argv)
@@ -48,11 +38,11 @@ int run_status(int argc, char** argv)
     try {
         auto connection = connect_bus(options.bus);
         auto broker = sdbus_compat::make_proxy(*connection, broker_service, broker_path);
-        const auto version = property(*broker, "Version").get<std::string>();
-        const auto generation = property(*broker, "PolicyGeneration").get<std::uint64_t>();
-        const auto mode = property(*broker, "PolicyMode").get<std::string>();
-        const auto udev = property(*broker, "UdevSource").get<std::string>();
-        const auto capabilities = property(*broker, "KernelCapabilities").get<std::vector<Capability>>();
+        const auto version = broker->getProperty("Version").onInterface(broker_interface).get<std::string>();
+        const auto generation = broker->getProperty("PolicyGeneration").onInterface(broker_interface).get<std::uint64_t>();
+        const auto mode = broker->getProperty("PolicyMode").onInterface(broker_interface).get<std::string>();
+        const auto udev = broker->getProperty("UdevSource").onInterface(broker_interface).get<std::string>();
+        const auto capabilities = broker->getProperty("KernelCapabilities").onInterface(broker_interface).get<std::vector<Capability>>();
         if (options.json) {
             toml::array list;
             for (const Capability& capability : capabilities) {

@@ -223,6 +223,20 @@ wcvm_deb_tree_finish() {
 # wcvm_helper NAME : build tests/vm/NAME.c statically into the cache (keyed by source hash)
 # and print the binary path.  Static so it needs nothing in the guest and runs on the host too.
 # NAME may name a subdirectory (scenarios/sd-fixture).
+# wcvm_results_as_tap FILE : FILE's PASS:/FAIL:/SKIP: lines as TAP for meson, one test each.
+wcvm_results_as_tap() {
+    local n=0 line
+    echo "1..$(wc -l <"$1")"
+    while IFS= read -r line; do
+        n=$((n + 1))
+        case $line in
+        PASS:*) echo "ok $n - ${line#PASS: }" ;;
+        SKIP:*) echo "ok $n - ${line#SKIP: } # SKIP" ;;
+        *) echo "not ok $n - ${line#FAIL: }" ;;
+        esac
+    done <"$1"
+}
+
 wcvm_helper() {
     wcvm_build_helper "$1" -static
 }

@@ -172,16 +172,7 @@ for kernel in "${kernels[@]}"; do
 done
 
 if [[ $tap == 1 ]]; then
-    n=0
-    echo "1..$(wc -l <"$results")"
-    while IFS= read -r line; do
-        n=$((n + 1))
-        case $line in
-        PASS:*) echo "ok $n - ${line#PASS: }" ;;
-        SKIP:*) echo "ok $n - ${line#SKIP: } # SKIP" ;;
-        *) echo "not ok $n - ${line#FAIL: }" ;;
-        esac
-    done <"$results"
+    wcvm_results_as_tap "$results"
     exit 0
 fi
 [[ $narrate == 1 ]] || cat "$results"

@@ -96,16 +96,7 @@ done
 rm -f "$results.boot" "$results.build"
 
 if [[ $tap == 1 ]]; then
-    n=0
-    echo "1..$(wc -l <"$results")"
-    while IFS= read -r line; do
-        n=$((n + 1))
-        case $line in
-        PASS:*) echo "ok $n - ${line#PASS: }" ;;
-        SKIP:*) echo "ok $n - ${line#SKIP: } # SKIP" ;;
-        *) echo "not ok $n - ${line#FAIL: }" ;;
-        esac
-    done <"$results"
+    wcvm_results_as_tap "$results"
     exit 0
 fi
 cat "$results"

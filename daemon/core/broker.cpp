@@ -750,20 +750,23 @@ void Broker::device_changed(const DeviceRecord& record)
 
 void Broker::end_leases_on_claimed_bars()
 {
-    if (registry_ == nullptr || leases_.size() == 0)
+    if (registry_ == nullptr)
+        return;
+    // The module keeps drivers off an alias's BAR, and revokes the alias
+    // itself on unbind or removal (udev tells us then): only sysfs leases
+    // are watched, and without one /proc/iomem is not read at all.
+    std::vector<const Lease*> watched = leases_.all();
+    std::erase_if(watched, [](const Lease* lease) { return lease->alias_id != 0; });
+    if (watched.empty())
         return;
     const std::vector<IomemEntry> claims = mapper_.read_iomem();
     // Decided first, ended after: ending a lease changes the table.
     std::vector<std::pair<std::uint64_t, std::string>> claimed;
-    for (const Lease* lease : leases_.all()) {
+    for (const Lease* lease : watched) {
         const DeviceRecord* record = registry_->find(lease->address);
         const BarFacts* bar = record != nullptr ? record->facts.bar(lease->request.bar) : nullptr;
         if (bar == nullptr)
             continue; // device_removed() ends these
-        // The module keeps drivers off an alias's BAR, and revokes the alias
-        // itself on unbind or removal (udev tells us then).
-        if (lease->alias_id != 0)
-            continue;
         if (auto holder = bar_claimant(claims, lease->address, bar->start, bar->size); holder && !is_wcalias_claim(*holder)) {
             claimed.emplace_back(lease->id, "BAR " + std::to_string(bar->index) + " was claimed by " + *holder + " ("
                     + describe_claimant(*holder) + "); the kernel revoked the mapping");

@@ -1,4 +1,4 @@
-// libFuzzer target: the arguments of Acquire and Explain as any client can
+// libFuzzer target: the arguments of Acquire, Explain and ListGrants as any client can
 // send them, decoded the way wcbrokerd decodes them, driven through the
 // broker against a fake device.
 //
@@ -10,14 +10,17 @@
 // exactly what a client cannot send, and are dropped. The D-Bus wire format
 // itself is sd-bus's to parse; everything after it is ours.
 //
-// Besides "no crash": a grant is always one Explain also allows, its lease
-// describes exactly the requested range, and no lease outlives the input.
+// Besides "no crash": a grant is always one Explain also allows and lies in
+// a range ListGrants lists with the same access, every range ListGrants
+// lists is one Explain allows, a lease describes exactly the requested
+// range, and no lease outlives the input.
 
 #include "dbus-arguments.hpp"
 #include "fake-sysfs.hpp"
 #include "fuzz-scratch.hpp"
 #include "sysfs-pci-reader.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fuzzer/FuzzedDataProvider.h>
@@ -166,6 +169,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* bytes, std::size_t siz
 
     Broker& broker = *setup.broker;
     const auto explained = broker.explain(caller, request_arguments(device, bar, offset, length, access));
+    const auto grants = broker.list_grants(caller, device, bar);
+    if (grants) {
+        for (const Grant& listed : *grants) {
+            const auto allowed = broker.explain(caller, request_arguments(device, bar, listed.range.offset,
+                listed.range.length, std::string(access_name(listed.access))));
+            if (!allowed || !allowed->allowed)
+                std::abort(); // listed a range Explain would not allow
+        }
+    }
     auto arguments = acquire_arguments(device, bar, offset, length, access, options);
     if (arguments) {
         auto grant = broker.acquire(caller, *arguments);
@@ -173,6 +185,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* bytes, std::size_t siz
             const Lease& lease = *grant->lease;
             if (!explained || !explained->allowed)
                 std::abort(); // granted what Explain would not allow
+            const bool listed = grants && std::any_of(grants->begin(), grants->end(), [&](const Grant& g) {
+                return g.access == lease.request.access && g.range.contains(offset, length);
+            });
+            if (!listed)
+                std::abort(); // granted what ListGrants does not list
             if (lease.request.offset != offset || lease.request.length != length || lease.request.bar != bar
                 || !grant->fd.valid() || lease.owner != caller.bus_name)
                 std::abort();

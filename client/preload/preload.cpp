@@ -23,9 +23,20 @@
 namespace wcbroker::preload {
 namespace {
 
+void before_fork();
+void after_fork_in_parent();
+void after_fork_in_child();
+
 // Never destroyed: the program's other threads and other libraries'
 // destructors may still map and close after this library's destructor.
+// Until its constructor runs (another library's constructor may map
+// first) it is all zeros, which tracks no fd and overlaps no range.
 struct State {
+    State()
+    {
+        mapper.set_options(options_from_environment());
+        ::pthread_atfork(before_fork, after_fork_in_parent, after_fork_in_child);
+    }
     std::mutex mutex;
     VfioDeviceTable devices;
     LeaseRanges leases;
@@ -90,12 +101,6 @@ void after_fork_in_child()
 {
     state.mapper.forget_parents_state();
     state.mutex.unlock();
-}
-
-__attribute__((constructor)) void start()
-{
-    state.mapper.set_options(options_from_environment());
-    ::pthread_atfork(before_fork, after_fork_in_parent, after_fork_in_child);
 }
 
 __attribute__((destructor)) void finish()

@@ -7,6 +7,7 @@
 // mapped each byte.
 #include "broker-fixture.hpp"
 
+#include <csignal>
 #include <fstream>
 
 namespace wcbroker::test {
@@ -213,6 +214,50 @@ TEST_F(PreloadTest, PartOfABarIsNotEnough)
     EXPECT_TRUE(contains(err, "0000:00:03.0 BAR2: falling back to the VFIO mapping (uncached): wcbrokerd grants this "
                               "caller only part of 0x0+0x100000"))
         << err;
+}
+
+TEST_F(PreloadTest, ALeaseRefusedHalfwayUndoesTheOthersAndLeavesTheBarToVfio)
+{
+    // User 1 holds a WC lease inside the range nobody's UC rule grants
+    // (through another selector for the same device, so the policy loads):
+    // nobody's WC piece is granted, its UC piece refused as conflicting.
+    write_policy(std::string(preload_policy) + R"(
+[selector.ivshmem]
+vendor = 0x1af4
+device = 0x1110
+
+[[rule]]
+name = "other-wc"
+devices = ["ivshmem"]
+bar = 2
+ranges = [ { offset = "128KiB", length = "64KiB" } ]
+access = "write-combine"
+users = [1]
+)");
+    ASSERT_EQ(ctl({"reload", "--bus", address_}).exit_code, 0);
+    SpawnOptions options;
+    options.as = stranger;
+    options.env = client_env_;
+    Process holder = spawn({WCBROKERCTL_PATH, "acquire", "--access", "wc", "--hold=60", "--bus", address_, device_a, "2",
+                               "128KiB", "64KiB"},
+        options);
+    ASSERT_TRUE(eventually([&] { return lease_count() == 1; })) << holder.stderr_output();
+
+    Process program = dpdk_like(nobody);
+    ASSERT_EQ(first_line(program), "mapped 2");
+    EXPECT_EQ(peek(program), (std::vector<std::string>{"BAR0 first=V middle=V last=V", "BAR2 first=V middle=V last=V"}));
+    EXPECT_TRUE(eventually([&] { return lease_count() == 1; })) << "the WC piece was released again:\n"
+                                                                << leases_text();
+    program.write_input("quit\n");
+    EXPECT_EQ(program.wait(), 0);
+    const std::string err = program.stderr_output();
+    EXPECT_TRUE(contains(err, "wcbroker-preload: 0000:00:03.0 BAR2: falling back to the VFIO mapping (uncached): "
+                              "wcbrokerd: "))
+        << err;
+    // The WC piece really was leased, then given back.
+    const std::string log = daemon_log();
+    EXPECT_TRUE(contains(log, "kind=acquire-granted bus_name=") && contains(log, "kind=lease-released")) << log;
+    holder.signal(SIGTERM);
 }
 
 TEST_F(PreloadTest, RequireRefusesWhatWouldStayVfios)

@@ -137,8 +137,8 @@ std::optional<bool> Checker::pat_enabled() const
 std::optional<bool> Checker::lockdown_on() const
 {
     const FileReading& lockdown = facts_.platform.lockdown;
-    if (lockdown.missing())
-        return false; // no securityfs lockdown file: the kernel has no lockdown LSM
+    if (lockdown.missing() && facts_.platform.securityfs)
+        return false; // securityfs without a lockdown file: the kernel has no lockdown LSM
     if (!lockdown.text)
         return std::nullopt;
     const auto mode = selected_lockdown_mode(*lockdown.text);
@@ -217,8 +217,13 @@ void Checker::pat_check()
 void Checker::lockdown_check()
 {
     const FileReading& lockdown = facts_.platform.lockdown;
-    if (lockdown.missing()) {
+    if (lockdown.missing() && facts_.platform.securityfs) {
         add("platform.lockdown", "", std::nullopt, Verdict::Ok, "no kernel lockdown", lockdown.path, "not there");
+        return;
+    }
+    if (lockdown.missing()) {
+        add("platform.lockdown", "", std::nullopt, Verdict::Unknown, "securityfs is not mounted", lockdown.path,
+            "not there", "mount -t securityfs securityfs /sys/kernel/security");
         return;
     }
     if (!lockdown.text) {

@@ -71,6 +71,8 @@ PlatformFacts read_platform_facts(const KernelPaths& paths)
     const std::string list = paths.pat_memtype_list();
     facts.debugfs_x86 = path_exists(list.substr(0, list.rfind('/')));
     facts.lockdown = trimmed_reading(paths.kernel_lockdown(), 4096);
+    const std::string lockdown = paths.kernel_lockdown();
+    facts.securityfs = !list_directory(lockdown.substr(0, lockdown.rfind('/'))).value_or(std::vector<std::string>{}).empty();
     facts.config = read_file_reading(paths.boot_config(facts.release.text.value_or("unknown")), 4 << 20);
     facts.config_gz = path_exists(paths.proc_config_gz());
     facts.iommu_groups = directory_listing(paths.iommu_groups());

@@ -21,6 +21,7 @@ struct PlatformFacts {
     FileReading pat_list;     // debugfs x86/pat_memtype_list: the kernel makes it only when PAT is on
     bool debugfs_x86 = false; // its directory exists: debugfs is mounted, and the list's absence means no PAT
     FileReading lockdown;     // securityfs lockdown
+    bool securityfs = false;  // securityfs is mounted (not empty): a missing lockdown file then means no lockdown LSM
     FileReading config;       // /boot/config-RELEASE
     bool config_gz = false;   // /proc/config.gz exists (not decompressed)
     FileReading iommu_groups; // the directory; text is the group names, one a line

@@ -376,6 +376,12 @@ void Checker::wcalias_checks()
 void Checker::policy_load_check()
 {
     const PolicyFacts& p = facts_.policy;
+    if (!p.policy && p.needs_root) {
+        DoctorCheck& check = add("policy.load", "", std::nullopt, Verdict::Unknown,
+            "the policy cannot be read by this user: grants unknown", "policy", p.problem, "run as root");
+        check.needs_root = true;
+        return;
+    }
     if (!p.policy) {
         add("policy.load", "", std::nullopt, Verdict::Fail, "the policy does not load", "policy", p.problem,
             "fix it: wcbrokerctl check-policy lists every error");
@@ -689,7 +695,14 @@ void Checker::mechanism_checks(const DoctorDevice& device, const BarFacts& bar, 
 
 void Checker::policy_grant_checks(const DoctorDevice& device, const BarFacts& bar, const BarGrants& grants)
 {
-    const std::string file = facts_.policy.policy ? "policy" : "policy (not loaded)";
+    const std::string file = "policy";
+    if (!facts_.policy.policy) {
+        DoctorCheck& check = add("policy.grants", device.address, bar.index, Verdict::Unknown,
+            "the policy is not loaded (see policy.load)", file, facts_.policy.problem,
+            facts_.policy.needs_root ? "run as root" : "fix the policy");
+        check.needs_root = facts_.policy.needs_root;
+        return;
+    }
     if (!grants.any()) {
         add("policy.grants", device.address, bar.index, Verdict::Ok, "no rule grants this BAR", file, "none");
         return;

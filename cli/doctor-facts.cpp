@@ -2,6 +2,9 @@
 
 #include "sysfs-files.hpp"
 
+#include <cerrno>
+#include <cstring>
+
 namespace wcbroker::cli {
 namespace {
 
@@ -48,7 +51,7 @@ WcaliasFacts read_wcalias_facts(const KernelPaths& paths, bool root)
     return facts;
 }
 
-PolicyFacts read_policy(const PolicyChoice& choice)
+PolicyFacts read_policy(const PolicyChoice& choice, bool root)
 {
     PolicyFacts facts;
     LoadResult loaded = load_chosen_policy(choice, /*unknown_names_are_errors=*/false);
@@ -64,6 +67,8 @@ PolicyFacts read_policy(const PolicyChoice& choice)
     }
     if (facts.problem.empty())
         facts.problem = "the policy could not be loaded";
+    // The policy directories may be root's alone (/run/wcbroker/policy.d is 0700 under systemd).
+    facts.needs_root = !root && facts.problem.find(std::strerror(EACCES)) != std::string::npos;
     return facts;
 }
 
@@ -81,7 +86,7 @@ DoctorFacts read_doctor_facts(const KernelPaths& paths, const DoctorScope& scope
         facts.devices.push_back(read_device(paths, address));
     facts.vfio_fds = scan_vfio_fds(paths);
     facts.wcalias = read_wcalias_facts(paths, root);
-    facts.policy = read_policy(policy);
+    facts.policy = read_policy(policy, root);
     return facts;
 }
 

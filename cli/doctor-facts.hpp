@@ -50,6 +50,7 @@ struct WcaliasFacts {
 struct PolicyFacts {
     std::shared_ptr<const Policy> policy; // null when it could not be loaded
     std::string problem;                  // the first error, when null
+    bool needs_root = false;              // it failed for want of permission, run by another user
 };
 
 // A live lease as wcbrokerd reports it on the bus.

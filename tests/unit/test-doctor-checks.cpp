@@ -95,7 +95,11 @@ const DoctorCheck& find(const DoctorReport& report, const std::string& id)
     for (const DoctorCheck& check : report.checks)
         if (check.id == id)
             return check;
-    static const DoctorCheck none{"(missing)"};
+    static const DoctorCheck none = [] {
+        DoctorCheck check;
+        check.id = "(missing)";
+        return check;
+    }();
     ADD_FAILURE() << "no check " << id;
     return none;
 }

@@ -263,9 +263,10 @@ void Checker::kernel_checks()
             add("platform.strict-devmem", "", std::nullopt, Verdict::Ok,
                 "a driver's claim revokes sysfs mappings of the BAR", p.config.path, "CONFIG_IO_STRICT_DEVMEM=y");
         else
-            add("platform.strict-devmem", "", std::nullopt, Verdict::Ok,
-                "claims do not revoke sysfs mappings: a VFIO user and a lease can share a BAR unnoticed",
-                p.config.path, "CONFIG_IO_STRICT_DEVMEM=" + value.value_or("absent"));
+            add("platform.strict-devmem", "", std::nullopt, Verdict::Warn,
+                "claims do not revoke sysfs mappings: a VFIO user and a lease can share a BAR with two memory types",
+                p.config.path, "CONFIG_IO_STRICT_DEVMEM=" + value.value_or("absent"),
+                "keep VFIO users off the BARs wcbroker serves; the wcalias module's claims keep them off");
     } else {
         add("platform.strict-devmem", "", std::nullopt, Verdict::Unknown, "kernel configuration not found",
             p.config.path,

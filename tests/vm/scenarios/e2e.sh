@@ -174,7 +174,8 @@ check "doctor: the live lease is listed write-combining" sh -c "grep -q 'lease [
 check "doctor: without the module, wcalias is a warning only" doctor_says /tmp/doctor-before.out warn mechanism.wcalias platform "not loaded"
 check "doctor --json: schema 1, healthy" sh -c "grep -q '\"schema\" : 1' /tmp/doctor-before.json && grep -q '\"healthy\" : true' /tmp/doctor-before.json"
 status=$(doctor_run_bob doctor-bob-before "$A" 2)
-sed 's/^/   | /' /tmp/doctor-bob-before.out | grep -v '^   | ok ' | head -30
+# Problems come first: everything before the first ok line, then the summary.
+{ sed '/^ok /,$d' /tmp/doctor-bob-before.out; tail -n 3 /tmp/doctor-bob-before.out; } | sed 's/^/   | /'
 check "doctor as uid 1001 exits 0 too (nothing known to fail)" [ "$status" = 0 ]
 check "doctor as uid 1001: PAT unknown, the debugfs list needs root" doctor_says /tmp/doctor-bob-before.out unknown platform.pat platform ""
 check "doctor as uid 1001 names what it could not run" sh -c \

@@ -102,6 +102,7 @@ private:
     void policy_load_check();
     void device_checks(const DoctorDevice& device);
     void bar_checks(const DoctorDevice& device, const BarFacts& bar, const BarGrants& grants);
+    void wc_possible_check(const DoctorDevice& device, const BarFacts& bar, const BarGrants& grants);
     void iomem_check(const DoctorDevice& device, const BarFacts& bar, const BarGrants& grants);
     void vfio_holders_check(const DoctorDevice& device, const BarFacts& bar);
     void own_claim_check(const DoctorDevice& device, const BarFacts& bar);
@@ -490,6 +491,7 @@ void Checker::bar_checks(const DoctorDevice& device, const BarFacts& bar, const 
                 bar.prefetchable ? "the kernel offers _wc files only with PAT: boot with PAT enabled" : "");
     }
 
+    wc_possible_check(device, bar, grants);
     iomem_check(device, bar, grants);
     vfio_holders_check(device, bar);
     own_claim_check(device, bar);
@@ -497,6 +499,47 @@ void Checker::bar_checks(const DoctorDevice& device, const BarFacts& bar, const 
     leases_check(device, bar);
     mechanism_checks(device, bar, grants);
     policy_grant_checks(device, bar, grants);
+}
+
+// The BAR's own summary: could anything map it write-combining here, and
+// the first reason why not. Claims and existing mappings are their own checks.
+void Checker::wc_possible_check(const DoctorDevice& device, const BarFacts& bar, const BarGrants& grants)
+{
+    const std::optional<bool> pat = pat_enabled();
+    const std::optional<bool> lockdown = lockdown_on();
+    const std::optional<bool> wcalias = wcalias_usable();
+    const bool wcalias_wc = wcalias.value_or(false) && facts_.wcalias.write_combining_possible;
+    const std::string evidence = std::string(bar.is_memory() ? "memory" : "I/O")
+        + (bar.prefetchable ? ", prefetchable" : ", not prefetchable")
+        + ", PAT " + (pat ? (*pat ? "on" : "off") : "unknown")
+        + ", lockdown " + (lockdown ? (*lockdown ? "on" : "off") : "unknown")
+        + ", resource" + std::to_string(bar.index) + "_wc " + (bar.has_wc_file ? "present" : "absent")
+        + ", wcalias " + (wcalias ? (wcalias_wc ? "usable for WC" : "not usable for WC") : "unknown");
+    std::string blocker;
+    if (!bar.is_memory())
+        blocker = "an I/O BAR";
+    else if (!bar.prefetchable)
+        blocker = "not prefetchable";
+    else if (pat == false)
+        blocker = "PAT is off";
+    else if (lockdown == true)
+        blocker = "kernel lockdown";
+    else if (!bar.has_wc_file && wcalias == false)
+        blocker = "no resource" + std::to_string(bar.index) + "_wc and no usable wcalias module";
+    const std::string file = device.dir + "/resource";
+    if (!blocker.empty()) {
+        add("bar.wc-possible", device.address, bar.index, grants.wc() ? Verdict::Fail : Verdict::Ok,
+            "write-combining impossible: " + blocker, file, evidence, "see the check that names the cause");
+    } else if (!pat || !lockdown || (!bar.has_wc_file && !wcalias)) {
+        DoctorCheck& check = add("bar.wc-possible", device.address, bar.index, Verdict::Unknown,
+            "write-combining possible if the unknown facts allow it", file, evidence, "run as root");
+        check.needs_root = !facts_.root;
+    } else {
+        add("bar.wc-possible", device.address, bar.index, Verdict::Ok,
+            std::string("write-combining possible through ") + (wcalias_wc ? "wcalias" : "")
+                + (wcalias_wc && bar.has_wc_file ? " and " : "") + (bar.has_wc_file ? "sysfs" : ""),
+            file, evidence);
+    }
 }
 
 void Checker::iomem_check(const DoctorDevice& device, const BarFacts& bar, const BarGrants& grants)

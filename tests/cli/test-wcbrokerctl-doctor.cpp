@@ -96,6 +96,8 @@ TEST_F(Doctor, HealthyHostPassesWithEveryCheckOkOrInformational)
     EXPECT_EQ(verdict_of(r.out, "bar.prefetchable", "BAR 2"), "ok") << r.out;
     EXPECT_EQ(verdict_of(r.out, "holders.iomem", "BAR 2"), "ok") << r.out;
     EXPECT_EQ(verdict_of(r.out, "policy.mechanism", "BAR 2"), "ok") << r.out;
+    EXPECT_NE(line_of(r.out, "bar.wc-possible", "BAR 2").find("write-combining possible through sysfs"),
+        std::string::npos) << r.out;
     EXPECT_NE(line_of(r.out, "platform.kernel").find("6.x"), std::string::npos) << r.out;
     EXPECT_EQ(r.out.find("\nfail "), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("0 fail,"), std::string::npos) << r.out;
@@ -132,6 +134,7 @@ TEST_F(Doctor, LockdownFails)
     EXPECT_EQ(verdict_of(r.out, "platform.lockdown"), "fail") << r.out;
     EXPECT_NE(line_of(r.out, "platform.lockdown").find("kernel lockdown (integrity)"), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("every sysfs resource mmap fails with EPERM"), std::string::npos) << r.out;
+    EXPECT_EQ(verdict_of(r.out, "bar.wc-possible", "BAR 2"), "fail") << r.out;
     EXPECT_EQ(verdict_of(r.out, "policy.mechanism", "BAR 2"), "fail") << r.out;
 }
 
@@ -143,6 +146,8 @@ TEST_F(Doctor, WriteCombiningGrantOnANonPrefetchableBarFails)
     const CommandResult r = doctor({ivshmem, "0"});
     EXPECT_EQ(r.exit_code, 1) << r.out;
     EXPECT_EQ(verdict_of(r.out, "bar.prefetchable", "BAR 0"), "fail") << r.out;
+    EXPECT_NE(line_of(r.out, "bar.wc-possible", "BAR 0").find("write-combining impossible: not prefetchable"),
+        std::string::npos) << r.out;
     EXPECT_NE(r.out.find("do:   grant uncached access on this BAR instead"), std::string::npos) << r.out;
     // Only BAR 0 was asked about.
     EXPECT_EQ(line_of(r.out, "bar.prefetchable", "BAR 2"), "") << r.out;

@@ -117,6 +117,16 @@ DaemonFacts ask_daemon(const Arguments& args)
     }
     try {
         auto connection = connect_bus(args.bus);
+        // Asking an absent wcbrokerd would have the bus activate it (through
+        // systemd): doctor changes nothing, so it asks only a running one.
+        auto bus = sdbus_compat::make_proxy(*connection, "org.freedesktop.DBus", "/org/freedesktop/DBus");
+        bool running = false;
+        bus->callMethod("NameHasOwner").onInterface("org.freedesktop.DBus").withArguments(std::string(broker_service))
+            .storeResultsTo(running);
+        if (!running) {
+            daemon.why_not = "wcbrokerd is not running (doctor does not start it)";
+            return daemon;
+        }
         for (const auto& [path, p] : objects_with(managed_objects(*connection), lease_interface)) {
             DoctorLease lease;
             lease.id = p.at("Id").get<std::uint64_t>();

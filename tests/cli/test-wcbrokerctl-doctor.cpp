@@ -6,6 +6,7 @@
 // each fails when its one fact is not noticed.
 
 #include "fake-host.hpp"
+#include "private-bus.hpp"
 #include "subprocess.hpp"
 
 #include <filesystem>
@@ -277,6 +278,32 @@ TEST_F(Doctor, WithoutRootTheRootOnlyChecksAreUnknownAndListed)
     const CommandResult as_root = doctor();
     EXPECT_NE(as_root.out.find("pid 4242 (dpdk-testpmd, dpdk.service) has /dev/vfio/3 open"), std::string::npos) << as_root.out;
     EXPECT_EQ(as_root.out.find("Not run without root"), std::string::npos) << as_root.out;
+}
+
+TEST_F(Doctor, WithoutTheDaemonOnlyTheLeaseCheckIsUnknown)
+{
+    // Not asked at all under --sysfs-root.
+    CommandResult r = doctor();
+    EXPECT_EQ(verdict_of(r.out, "leases.memtype", "BAR 2"), "unknown") << r.out;
+    EXPECT_NE(r.out.find("not asked under --sysfs-root without --bus"), std::string::npos) << r.out;
+
+    // A bus without wcbrokerd: asked whether it runs, never started, never a failure.
+    char pattern[] = "/tmp/wcbroker-doctor-bus-XXXXXX";
+    const fs::path bus_dir = ::mkdtemp(pattern);
+    {
+        const PrivateBus bus = start_private_bus(bus_dir, BUS_CONF_TEMPLATE, BUS_POLICY_FILE);
+        ASSERT_FALSE(bus.address.empty());
+        r = doctor({"--bus", bus.address});
+        EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+        EXPECT_EQ(verdict_of(r.out, "leases.memtype", "BAR 2"), "unknown") << r.out;
+        EXPECT_NE(r.out.find("wcbrokerd is not running (doctor does not start it)"), std::string::npos) << r.out;
+    }
+
+    // No bus at all: the same, with the bus's error.
+    r = doctor({"--bus", "unix:path=" + (bus_dir / "nothing-here").string()});
+    EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+    EXPECT_EQ(verdict_of(r.out, "leases.memtype", "BAR 2"), "unknown") << r.out;
+    fs::remove_all(bus_dir);
 }
 
 TEST_F(Doctor, UsageErrorsExitTwo)

@@ -531,9 +531,18 @@ void Checker::wc_possible_check(const DoctorDevice& device, const BarFacts& bar,
         add("bar.wc-possible", device.address, bar.index, grants.wc() ? Verdict::Fail : Verdict::Ok,
             "write-combining impossible: " + blocker, file, evidence, "see the check that names the cause");
     } else if (!pat || !lockdown || (!bar.has_wc_file && !wcalias)) {
+        std::string unknown;
+        if (!pat)
+            unknown += "PAT (see platform.pat)";
+        if (!lockdown)
+            unknown += std::string(unknown.empty() ? "" : ", ") + "lockdown (see platform.lockdown)";
+        if (!bar.has_wc_file && !wcalias)
+            unknown += std::string(unknown.empty() ? "" : ", ") + "wcalias (see mechanism.wcalias)";
+        const bool for_root = !facts_.root && (!pat || (!bar.has_wc_file && !wcalias));
         DoctorCheck& check = add("bar.wc-possible", device.address, bar.index, Verdict::Unknown,
-            "write-combining possible if the unknown facts allow it", file, evidence, "run as root");
-        check.needs_root = !facts_.root;
+            "write-combining possible unless " + unknown + " forbids it", file, evidence,
+            for_root ? "run as root" : "see the checks named");
+        check.needs_root = for_root;
     } else {
         add("bar.wc-possible", device.address, bar.index, Verdict::Ok,
             std::string("write-combining possible through ") + (wcalias_wc ? "wcalias" : "")

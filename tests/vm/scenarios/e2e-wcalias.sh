@@ -92,6 +92,7 @@ fi
 
 # --- 1 -------------------------------------------------------------------------------
 step "1. The wcalias module is loaded; wcbrokerd claims BAR2 of A when A is bound to vfio-pci"
+mountpoint -q /sys/kernel/security || mount -t securityfs securityfs /sys/kernel/security
 wcbrokerctl doctor >/tmp/doctor-nomod.out 2>&1
 say "wcbrokerctl doctor before modprobe (not ok lines):"
 grep -v '^ok \|^  ' /tmp/doctor-nomod.out | sed 's/^/   | /'

@@ -163,10 +163,13 @@ check "the reason names the cause: not prefetchable" contains /tmp/b.err "is not
 
 # --- 6b ------------------------------------------------------------------------------
 step "6b. wcbrokerctl doctor on BAR2 of A before any VFIO user: everything the grants need holds"
+# Where the lockdown mode is read (systemd mounts it on a real host).
+mountpoint -q /sys/kernel/security || mount -t securityfs securityfs /sys/kernel/security
 status=$(doctor_run doctor-before "$A" 2)
 sed 's/^/   | /' /tmp/doctor-before.out
 check "doctor exits 0 (grants served)" [ "$status" = 0 ]
 check "doctor: PAT enabled, read from the PAT memtype list" doctor_says /tmp/doctor-before.out ok platform.pat platform "PAT enabled"
+check "doctor: kernel lockdown off, read from securityfs" doctor_says /tmp/doctor-before.out ok platform.lockdown platform "kernel lockdown off"
 check "doctor: the kernel's CONFIG_IO_STRICT_DEVMEM=y is read from /boot" sh -c "grep -q 'config-.*: CONFIG_IO_STRICT_DEVMEM=y' /tmp/doctor-before.out"
 check "doctor: BAR2 is held by no driver" doctor_says /tmp/doctor-before.out ok holders.iomem "$A BAR 2" "no driver holds the BAR"
 check "doctor: no process has the VFIO group open" doctor_says /tmp/doctor-before.out ok holders.vfio "$A BAR 2" "no process has /dev/vfio/"

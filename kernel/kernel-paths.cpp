@@ -44,6 +44,11 @@ std::string KernelPaths::wcalias_module() const
     return under_root("/sys/module/wcalias");
 }
 
+std::string KernelPaths::sys_module(std::string_view name) const
+{
+    return under_root("/sys/module/" + std::string(name));
+}
+
 std::string KernelPaths::kernel_lockdown() const
 {
     return under_root("/sys/kernel/security/lockdown");
@@ -52,6 +57,51 @@ std::string KernelPaths::kernel_lockdown() const
 std::string KernelPaths::proc_cgroup(int pid) const
 {
     return under_root("/proc/" + std::to_string(pid) + "/cgroup");
+}
+
+std::string KernelPaths::proc_dir() const
+{
+    return under_root("/proc");
+}
+
+std::string KernelPaths::proc_cmdline() const
+{
+    return under_root("/proc/cmdline");
+}
+
+std::string KernelPaths::proc_cpuinfo() const
+{
+    return under_root("/proc/cpuinfo");
+}
+
+std::string KernelPaths::kernel_release() const
+{
+    return under_root("/proc/sys/kernel/osrelease");
+}
+
+std::string KernelPaths::boot_config(std::string_view release) const
+{
+    return under_root("/boot/config-" + std::string(release));
+}
+
+std::string KernelPaths::proc_config_gz() const
+{
+    return under_root("/proc/config.gz");
+}
+
+std::string KernelPaths::lib_modules() const
+{
+    return under_root("/lib/modules");
+}
+
+std::string KernelPaths::iommu_groups() const
+{
+    return under_root("/sys/kernel/iommu_groups");
+}
+
+std::string KernelPaths::wcalias_debug_state() const
+{
+    return under_root("/sys/kernel/debug/wcalias/state");
 }
 
 std::string KernelPaths::from_syspath(std::string_view syspath) const

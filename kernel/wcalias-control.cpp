@@ -1,5 +1,6 @@
 #include "wcalias-control.hpp"
 
+#include "platform-facts.hpp"
 #include "sysfs-files.hpp"
 #include "text-scan.hpp"
 
@@ -48,15 +49,10 @@ std::string trimmed(std::string text)
     return text;
 }
 
-// "[integrity]" when lockdown is on, from "none [integrity] confidentiality".
+// "integrity" when lockdown is on, "" when it is off or unknown.
 std::string lockdown_mode(const KernelPaths& paths)
 {
-    const std::string text = read_text_file(paths.kernel_lockdown(), 4096).value_or("");
-    const auto open = text.find('[');
-    const auto close = text.find(']', open);
-    if (open == std::string::npos || close == std::string::npos)
-        return "";
-    const std::string mode = text.substr(open + 1, close - open - 1);
+    const std::string mode = selected_lockdown_mode(read_text_file(paths.kernel_lockdown(), 4096).value_or("")).value_or("");
     return mode == "none" ? "" : mode;
 }
 

@@ -46,6 +46,12 @@ revoked_both() {
     sed -n 's/^probe: \(sigbus\|revoked.*\|timeout.*\)/   | \1/p' "/tmp/$name.log"
 }
 
+# doctor_says FILE VERDICT ID WHERE TEXT: FILE (wcbrokerctl doctor's text) has the line
+# "VERDICT  WHERE  ID  ...TEXT..." (columns are padded with spaces).
+doctor_says() {
+    grep -q "^$2  *$4  *$3  .*$5" "$1"
+}
+
 if [ -z "$A" ]; then
     fail "the guest has device A (ivshmem)"
     exit 1
@@ -86,6 +92,14 @@ fi
 
 # --- 1 -------------------------------------------------------------------------------
 step "1. The wcalias module is loaded; wcbrokerd claims BAR2 of A when A is bound to vfio-pci"
+mountpoint -q /sys/kernel/security || mount -t securityfs securityfs /sys/kernel/security
+wcbrokerctl doctor >/tmp/doctor-nomod.out 2>&1
+say "wcbrokerctl doctor before modprobe (not ok lines):"
+grep -v '^ok \|^  ' /tmp/doctor-nomod.out | sed 's/^/   | /'
+check "doctor without the module loaded: a warning, and the file built for this kernel is found" sh -c \
+    "grep -q '^warn  *platform  *mechanism.wcalias  *not loaded' /tmp/doctor-nomod.out &&
+     grep -q '^ok  *platform  *mechanism.wcalias-build  *built for the running kernel $(uname -r)' /tmp/doctor-nomod.out &&
+     grep -q 'do:   modprobe wcalias' /tmp/doctor-nomod.out"
 check "modprobe wcalias" modprobe wcalias
 check "/dev/wcalias is root's alone (0600)" [ "$(stat -c '%a %U' /dev/wcalias)" = "600 root" ]
 if $ALICE sh -c 'exec 3<>/dev/wcalias' 2>/dev/null; then
@@ -104,6 +118,19 @@ check "wcbrokerd claimed BAR2 through the module at the bind (/proc/iomem: wcali
 wcbrokerctl status >/tmp/status.out 2>&1
 sed 's/^/   | /' /tmp/status.out
 check "wcbrokerctl status reports the module and its version" grep -qi "wcalias.*$(cat /sys/module/wcalias/version)" /tmp/status.out
+wcbrokerctl doctor "$A" 2 >/tmp/doctor-mod.out 2>&1
+status=$?
+sed 's/^/   | /' /tmp/doctor-mod.out | head -12
+check "doctor with the module: exit 0" [ $status = 0 ]
+check "doctor: wcalias loaded and usable, its version and taint read" sh -c \
+    "grep -q '^ok  *platform  *mechanism.wcalias  *loaded and usable' /tmp/doctor-mod.out &&
+     grep -q 'version $(cat /sys/module/wcalias/version), taint' /tmp/doctor-mod.out"
+check "doctor: BAR2 held by wcalias, wcbrokerd's own claim" doctor_says /tmp/doctor-mod.out ok holders.iomem "$A BAR 2" "held by wcalias"
+check "doctor: the module's debugfs state shows the claim" doctor_says /tmp/doctor-mod.out ok holders.wcbroker "$A BAR 2" "claimed through wcalias"
+setids 1001 1001 -- wcbrokerctl doctor "$A" 2 >/tmp/doctor-mod-bob.out 2>&1
+check "doctor as uid 1001: wcalias usability needs root, and says so" sh -c \
+    "grep -q '^unknown  *platform  *mechanism.wcalias  *loaded; whether wcbrokerd can use it' /tmp/doctor-mod-bob.out &&
+     grep -q '^Not run without root:.* mechanism.wcalias' /tmp/doctor-mod-bob.out"
 
 # --- 2 -------------------------------------------------------------------------------
 step "2. uid 1000 gets BAR2 [0x1000, +16 KiB) write-combining: the kernel confines it to that range"
@@ -176,6 +203,12 @@ sleep 1
 check "the alias survives: no SIGBUS, no Revoked" sh -c "! grep -q 'probe: sigbus\|probe: revoked' /tmp/wc2.log"
 say "kernel: /proc/iomem under BAR2: $(bar2_holder)"
 check "BAR2 is still held by wcalias, not vfio" [ "$(bar2_holder)" = wcalias ]
+wcbrokerctl doctor "$A" 2 >/tmp/doctor-vfio0.out 2>&1
+say "wcbrokerctl doctor $A 2 with the VFIO user on BAR0: exit $?"
+grep -v '^ok \|^  ' /tmp/doctor-vfio0.out | sed 's/^/   | /'
+check "doctor names the VFIO user and still sees BAR2 held by wcalias" sh -c \
+    "grep -q 'pid $vfio0 (vfio-user' /tmp/doctor-vfio0.out &&
+     grep -q '^ok  *$A BAR 2  *holders.iomem  *held by wcalias' /tmp/doctor-vfio0.out"
 vfio-user "$A" 2 </dev/null >/tmp/vfio2.log 2>&1
 sed 's/^/   | /' /tmp/vfio2.log
 check "the VFIO user's own mapping of BAR2 is refused (EBUSY)" grep -q "Device or resource busy" /tmp/vfio2.log

@@ -33,6 +33,28 @@ pat_covering() {
         done
 }
 
+# doctor_says FILE VERDICT ID WHERE TEXT: FILE (wcbrokerctl doctor's text) has the line
+# "VERDICT  WHERE  ID  ...TEXT..." (columns are padded with spaces).
+doctor_says() {
+    grep -q "^$2  *$4  *$3  .*$5" "$1"
+}
+# doctor_run NAME [ARGS...]: wcbrokerctl doctor ARGS as root, text to /tmp/NAME.out and
+# JSON to /tmp/NAME.json; prints its exit status.
+doctor_run() {
+    name=$1
+    shift
+    wcbrokerctl doctor "$@" >"/tmp/$name.out" 2>&1
+    echo $?
+    wcbrokerctl doctor --json "$@" >"/tmp/$name.json" 2>&1
+}
+# The same as uid 1001, who may not read debugfs, root's fds or /proc/iomem's addresses.
+doctor_run_bob() {
+    name=$1
+    shift
+    bob wcbrokerctl doctor "$@" >"/tmp/$name.out" 2>&1
+    echo $?
+}
+
 if [ -z "$A" ] || [ -z "$B" ]; then
     fail "the guest has device A (ivshmem) and device B"
     exit 1
@@ -139,6 +161,29 @@ fi
 sed 's/^/   | /' /tmp/b.err
 check "the reason names the cause: not prefetchable" contains /tmp/b.err "is not prefetchable"
 
+# --- 6b ------------------------------------------------------------------------------
+step "6b. wcbrokerctl doctor on BAR2 of A before any VFIO user: everything the grants need holds"
+# Where the lockdown mode is read (systemd mounts it on a real host).
+mountpoint -q /sys/kernel/security || mount -t securityfs securityfs /sys/kernel/security
+status=$(doctor_run doctor-before "$A" 2)
+sed 's/^/   | /' /tmp/doctor-before.out
+check "doctor exits 0 (grants served)" [ "$status" = 0 ]
+check "doctor: PAT enabled, read from the PAT memtype list" doctor_says /tmp/doctor-before.out ok platform.pat platform "PAT enabled"
+check "doctor: kernel lockdown off, read from securityfs" doctor_says /tmp/doctor-before.out ok platform.lockdown platform "kernel lockdown off"
+check "doctor: the kernel's CONFIG_IO_STRICT_DEVMEM=y is read from /boot" sh -c "grep -q 'config-.*: CONFIG_IO_STRICT_DEVMEM=y' /tmp/doctor-before.out"
+check "doctor: BAR2 is held by no driver" doctor_says /tmp/doctor-before.out ok holders.iomem "$A BAR 2" "no driver holds the BAR"
+check "doctor: no process has the VFIO group open" doctor_says /tmp/doctor-before.out ok holders.vfio "$A BAR 2" "no process has /dev/vfio/"
+check "doctor: the live lease is listed write-combining" sh -c "grep -q 'lease [0-9]* uid 1000 write-combine .* write-combining via sysfs-wc' /tmp/doctor-before.out"
+check "doctor: without the module, wcalias is a warning only" doctor_says /tmp/doctor-before.out warn mechanism.wcalias platform "not loaded"
+check "doctor --json: schema 1, healthy" sh -c "grep -q '\"schema\" : 1' /tmp/doctor-before.json && grep -q '\"healthy\" : true' /tmp/doctor-before.json"
+status=$(doctor_run_bob doctor-bob-before "$A" 2)
+# Problems come first: everything before the first ok line, then the summary.
+{ sed '/^ok /,$d' /tmp/doctor-bob-before.out; tail -n 3 /tmp/doctor-bob-before.out; } | sed 's/^/   | /'
+check "doctor as uid 1001 exits 0 too (nothing known to fail)" [ "$status" = 0 ]
+check "doctor as uid 1001: PAT unknown, the debugfs list needs root" doctor_says /tmp/doctor-bob-before.out unknown platform.pat platform ""
+check "doctor as uid 1001 names what it could not run" sh -c \
+    "grep -q '^Not run without root:.* platform.pat.* holders.iomem@$A/2' /tmp/doctor-bob-before.out"
+
 # --- 7 -------------------------------------------------------------------------------
 step "7. A VFIO user maps BAR2 of A through the device fd: vfio-pci claims the BAR"
 # /proc/iomem names vfio-pci's claim "vfio-pci" on 6.x and "vfio" on 7.x
@@ -168,6 +213,17 @@ else
 fi
 sed 's/^/   | /' /tmp/claimed.err
 check "the refusal says why (Busy: claimed by $claimant)" sh -c "grep -q 'claimed by $claimant (' /tmp/claimed.err && grep -q 'Device or resource busy' /tmp/claimed.err"
+status=$(doctor_run doctor-vfio "$A" 2)
+sed 's/^/   | /' /tmp/doctor-vfio.out | head -16
+check "doctor exits 1 while a VFIO user holds BAR2" [ "$status" = 1 ]
+check "doctor: BAR2 held by $claimant (fail)" doctor_says /tmp/doctor-vfio.out fail holders.iomem "$A BAR 2" "held by $claimant"
+check "doctor: the VFIO user is named by pid and comm" sh -c \
+    "grep -q 'pid $vfio (vfio-user.*) has /dev/vfio/[0-9]* open' /tmp/doctor-vfio.out"
+check "doctor: the problems come first" sh -c "head -n1 /tmp/doctor-vfio.out | grep -q '^fail '"
+check "doctor --json: not healthy" grep -q '"healthy" : false' /tmp/doctor-vfio.json
+status=$(doctor_run_bob doctor-bob-vfio "$A" 2)
+check "doctor as uid 1001 cannot see root's VFIO fds: unknown, needs root" sh -c \
+    "grep -q '^Not run without root:.* holders.vfio@$A/2' /tmp/doctor-bob-vfio.out"
 exec 7>&-
 wait $vfio
 check "the VFIO user closed the device" contains /tmp/vfio.log closed
@@ -178,6 +234,9 @@ $ALICE wcbrokerctl acquire --json --access wc --write-pattern "WCBROKER-E2E-" --
 alice_wc=$!
 check "after the VFIO fd closed, write-combining leases work again" wait_for contains /tmp/alice-wc.log '"event" : "wrote"'
 sed 's/^/   | /' /tmp/alice-wc.log
+status=$(doctor_run doctor-after "$A" 2)
+check "doctor after the VFIO user closed the device: exit 0, BAR2 free again" sh -c \
+    "[ $status = 0 ] && grep -q '^ok  *$A BAR 2  *holders.iomem  *no driver holds' /tmp/doctor-after.out"
 
 # --- 7b ------------------------------------------------------------------------------
 step "7b. A VFIO user opens device A and uses only BAR0 while uid 1000 holds BAR2 write-combining"
@@ -189,6 +248,9 @@ vfio0=$!
 exec 8>/tmp/vfio0.hold
 check "the VFIO user opened the device and used BAR0 only" wait_for contains /tmp/vfio0.log "mapped BAR 0"
 sed 's/^/   | /' /tmp/vfio0.log
+doctor_run doctor-open "$A" 2 >/dev/null
+check "doctor: the VFIO user that opened the device is named (warn)" sh -c \
+    "grep -q '^warn  *$A BAR 2  *holders.vfio  *a VFIO user has the device' /tmp/doctor-open.out && grep -q 'pid $vfio0 (vfio-user' /tmp/doctor-open.out"
 say "kernel: /proc/iomem under BAR2: $(grep -A1 "$(printf '%x' $((a_bar2)))-" /proc/iomem | tail -n +2 | tr -s ' ')"
 if [ "$claimant" = vfio ]; then
     check "7.x: opening the device claimed BAR2 too (/proc/iomem: vfio)" sh -c \

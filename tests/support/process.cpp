@@ -45,7 +45,7 @@ Process::Process(Process&& other) noexcept
 Process& Process::operator=(Process&& other) noexcept
 {
     if (this != &other) {
-        this->~Process();
+        reap_and_close(); // not ~Process(): the members must stay alive to be assigned
         pid_ = std::exchange(other.pid_, -1);
         stdin_ = std::exchange(other.stdin_, -1);
         stdout_ = std::exchange(other.stdout_, -1);
@@ -57,6 +57,11 @@ Process& Process::operator=(Process&& other) noexcept
 }
 
 Process::~Process()
+{
+    reap_and_close();
+}
+
+void Process::reap_and_close()
 {
     if (pid_ > 0 && !status_) {
         ::kill(pid_, SIGKILL);

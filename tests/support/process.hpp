@@ -59,6 +59,8 @@ public:
     friend Process spawn(const std::vector<std::string>& argv, const SpawnOptions& options);
 
 private:
+    // Kills a child still running, reaps it and closes the pipes.
+    void reap_and_close();
     pid_t pid_ = -1;
     int stdin_ = -1;
     int stdout_ = -1;

@@ -364,6 +364,14 @@ int wcbroker_unmap(wcbroker_mapping* mapping)
     return result;
 }
 
+int wcbroker_release_keeping_pages(wcbroker_mapping* mapping)
+{
+    if (mapping == nullptr)
+        return -EINVAL;
+    mapping->address = MAP_FAILED; // release_resources() then only closes the fd
+    return wcbroker_unmap(mapping);
+}
+
 void* wcbroker_mapping_address(const wcbroker_mapping* mapping)
 {
     return mapping != nullptr && mapping->address != MAP_FAILED ? mapping->address : nullptr;

@@ -106,6 +106,13 @@ WCBROKER_EXPORT int wcbroker_list_grants(wcbroker_session *session, const char *
  * returns the Release error, if any (a revoked lease is already gone: 0). */
 WCBROKER_EXPORT int wcbroker_unmap(wcbroker_mapping *mapping);
 
+/* Closes the fd and releases the lease like wcbroker_unmap(), but leaves
+ * the pages alone: for a program that unmapped or replaced them itself (a
+ * second munmap could hit what was mapped there since). Pages still mapped
+ * stay until unmapped; with range enforcement "kernel" they fault (SIGBUS)
+ * from the moment wcbrokerd revokes the alias. Always frees `mapping`. */
+WCBROKER_EXPORT int wcbroker_release_keeping_pages(wcbroker_mapping *mapping);
+
 WCBROKER_EXPORT void *wcbroker_mapping_address(const wcbroker_mapping *mapping);
 WCBROKER_EXPORT size_t wcbroker_mapping_length(const wcbroker_mapping *mapping);
 /* "write-combining", "uncached-minus", "uncached" or "unverified": what the

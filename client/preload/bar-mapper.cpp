@@ -126,8 +126,7 @@ void BarMapper::release_keeping_pages(void* handle)
 {
     auto* mapping = static_cast<wcbroker_mapping*>(handle);
     debug("releasing %s", wcbroker_mapping_lease(mapping));
-    KeepPages keep(wcbroker_mapping_address(mapping), wcbroker_mapping_length(mapping));
-    (void)wcbroker_unmap(mapping);
+    (void)wcbroker_release_keeping_pages(mapping);
 }
 
 void BarMapper::released_range(const void* address, std::size_t length)

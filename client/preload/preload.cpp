@@ -178,11 +178,8 @@ __attribute__((visibility("default"))) void* mmap64(void* address, size_t length
 
 __attribute__((visibility("default"))) int munmap(void* address, size_t length) noexcept
 {
-    if (__builtin_expect(InsideShim::active(), 0)) {
-        if (KeepPages::covers(address, length))
-            return 0;
+    if (__builtin_expect(InsideShim::active(), 0))
         return real::munmap(address, length);
-    }
     if (state.leases.may_overlap(address, length))
         return unmap_over_leases(address, length);
     return real::munmap(address, length);

@@ -18,8 +18,6 @@ namespace {
 using namespace real;
 
 __attribute__((tls_model("initial-exec"))) thread_local bool resolving = false;
-__attribute__((tls_model("initial-exec"))) thread_local std::uintptr_t keep_start = 0;
-__attribute__((tls_model("initial-exec"))) thread_local std::size_t keep_length = 0;
 
 void* raw_mmap(void* address, std::size_t length, int prot, int flags, int fd, off_t offset)
 {
@@ -119,23 +117,6 @@ InsideShim::InsideShim()
 InsideShim::~InsideShim()
 {
     --inside_depth;
-}
-
-KeepPages::KeepPages(void* address, std::size_t length)
-{
-    keep_start = reinterpret_cast<std::uintptr_t>(address);
-    keep_length = length;
-}
-
-KeepPages::~KeepPages()
-{
-    keep_start = 0;
-    keep_length = 0;
-}
-
-bool KeepPages::covers(const void* address, std::size_t length) noexcept
-{
-    return keep_length != 0 && reinterpret_cast<std::uintptr_t>(address) == keep_start && length == keep_length;
 }
 
 } // namespace wcbroker::preload

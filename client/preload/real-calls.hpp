@@ -83,17 +83,4 @@ public:
     static bool active() noexcept { return inside_depth != 0; }
 };
 
-// While it lives, libwcbroker's munmap of exactly this range is swallowed:
-// the shim releases a lease whose pages are gone already (the program
-// unmapped them; the range may belong to someone else by now), or that it
-// is about to map over itself.
-class KeepPages {
-public:
-    KeepPages(void* address, std::size_t length);
-    ~KeepPages();
-    KeepPages(const KeepPages&) = delete;
-    KeepPages& operator=(const KeepPages&) = delete;
-    static bool covers(const void* address, std::size_t length) noexcept;
-};
-
 } // namespace wcbroker::preload

@@ -7,6 +7,7 @@
 #include "platform-facts.hpp"
 #include "vfio-holders.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <gtest/gtest.h>
 

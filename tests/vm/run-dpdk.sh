@@ -82,8 +82,8 @@ for p in "${plugins[@]}"; do
     vm_inputs+=(--lib "$p")
 done
 if [[ -n $shim ]]; then
-    vm_inputs+=(--lib "$shim:/usr/lib/x86_64-linux-gnu/$(basename "$shim")"
-        --env "WCVM_SHIM=/usr/lib/x86_64-linux-gnu/$(basename "$shim")")
+    vm_inputs+=(--lib "$shim:/usr/lib/x86_64-linux-gnu/wcbroker/$(basename "$shim")"
+        --env "WCVM_SHIM=/usr/lib/x86_64-linux-gnu/wcbroker/$(basename "$shim")")
 fi
 
 results=$(mktemp)

@@ -261,7 +261,7 @@ if [ -z "$SHIM" ]; then
     [ "${WCVM_WCALIAS:-0}" = 0 ] || skip_all "through the wcalias module"
 else
     # wcbrokerctl exec sets LD_PRELOAD to the shim; the shim talks to wcbrokerd.
-    WRAP="wcbrokerctl exec --"
+    WRAP="wcbrokerctl exec --preload $SHIM --"
     major=$(uname -r | cut -d. -f1)
     step "2. testpmd through the shim, sysfs leases (no wcalias module)"
     testpmd shim_sysfs "$([ "$major" -ge 7 ] && echo - || echo hook_shim)" $WRAP

@@ -15,5 +15,6 @@ int run_status(int argc, char** argv);
 int run_monitor(int argc, char** argv);
 int run_autobind_rules(int argc, char** argv);
 int run_cdi(int argc, char** argv);
+int run_exec(int argc, char** argv);
 
 } // namespace wcbroker::cli

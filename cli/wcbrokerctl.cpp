@@ -26,6 +26,7 @@ constexpr std::array verbs{
     Verb{"monitor", "print device, lease and policy events as they happen", run_monitor},
     Verb{"autobind-rules", "print udev rules binding the policy's devices to vfio-pci", run_autobind_rules},
     Verb{"cdi", "print a CDI spec giving containers the bus and VFIO devices", run_cdi},
+    Verb{"exec", "run a VFIO program (DPDK, SPDK) with its BARs mapped from wcbrokerd", run_exec},
 };
 
 void print_help()

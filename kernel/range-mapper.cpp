@@ -13,16 +13,22 @@ RangeMapper::RangeMapper(KernelPaths paths, std::uint64_t page_size)
 {
 }
 
+std::optional<BrokerError> RangeMapper::check_bar(const DeviceFacts& device, std::uint32_t bar) const
+{
+    if (device.bar(bar) != nullptr)
+        return std::nullopt;
+    std::string present;
+    for (const BarFacts& b : device.bars)
+        present += (present.empty() ? "" : ", ") + std::to_string(b.index);
+    return BrokerError{ErrorKind::InvalidRange, device.address + " has no BAR " + std::to_string(bar)
+            + (present.empty() ? "; it has no memory BARs at all" : "; its BARs are " + present)};
+}
+
 std::optional<BrokerError> RangeMapper::check_range(const DeviceFacts& device, const AccessRequest& request) const
 {
+    if (auto no_bar = check_bar(device, request.bar))
+        return no_bar;
     const BarFacts* bar = device.bar(request.bar);
-    if (bar == nullptr) {
-        std::string present;
-        for (const BarFacts& b : device.bars)
-            present += (present.empty() ? "" : ", ") + std::to_string(b.index);
-        return BrokerError{ErrorKind::InvalidRange, device.address + " has no BAR " + std::to_string(request.bar)
-                + (present.empty() ? "; it has no memory BARs at all" : "; its BARs are " + present)};
-    }
     if (request.length == 0)
         return BrokerError{ErrorKind::InvalidRange, "length is 0; ask for at least one page (" + std::to_string(page_size_) + " bytes)"};
     if (request.offset % page_size_ != 0 || request.length % page_size_ != 0) {

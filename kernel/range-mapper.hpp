@@ -37,6 +37,8 @@ public:
     void use_wcalias(WcaliasControl* control);
     WcaliasControl* wcalias() const { return wcalias_; }
 
+    // The device has that BAR; otherwise which ones it has.
+    std::optional<BrokerError> check_bar(const DeviceFacts& device, std::uint32_t bar) const;
     // Checks a request's shape against the device alone: the BAR exists, the
     // range is non-empty, page-aligned and inside the BAR.
     std::optional<BrokerError> check_range(const DeviceFacts& device, const AccessRequest& request) const;

@@ -5,6 +5,8 @@
 #include "sdbus-compat.hpp"
 
 #include <cerrno>
+#include <cstddef>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <map>
@@ -13,6 +15,7 @@
 #include <string>
 #include <sys/mman.h>
 #include <unistd.h>
+#include <vector>
 
 struct wcbroker_session {
     std::unique_ptr<sdbus::IConnection> connection;
@@ -49,6 +52,9 @@ constexpr const char* service = "org.wcbroker.Broker1";
 constexpr const char* broker_path = "/org/wcbroker/Broker1";
 constexpr const char* broker_interface = "org.wcbroker.Broker1";
 constexpr const char* lease_interface = "org.wcbroker.Lease1";
+
+// The request's first layout, up to and including `label`.
+constexpr std::size_t request_size_first_layout = offsetof(struct wcbroker_map_request, label) + sizeof(const char*);
 
 int fail(char** error, int code, const std::string& message)
 {
@@ -226,8 +232,14 @@ int wcbroker_map(wcbroker_session* session, const struct wcbroker_map_request* r
 {
     if (session == nullptr || request == nullptr || out == nullptr || request->device == nullptr)
         return fail(error, EINVAL, "wcbroker_map: session, request, request->device and mapping must not be NULL");
-    if (request->size < sizeof(struct wcbroker_map_request))
+    if (request->size < request_size_first_layout)
         return fail(error, EINVAL, "wcbroker_map: request->size is too small; initialize with WCBROKER_MAP_REQUEST_INIT");
+    // A program built against the first layout passes the shorter struct.
+    const bool has_later_fields = request->size >= sizeof(struct wcbroker_map_request);
+    void* const address = has_later_fields ? request->address : nullptr;
+    const bool require_kernel_enforced_range = has_later_fields && request->require_kernel_enforced_range != 0;
+    if (address != nullptr && reinterpret_cast<std::uintptr_t>(address) % static_cast<std::uintptr_t>(::getpagesize()) != 0)
+        return fail(error, EINVAL, "wcbroker_map: request->address is not page-aligned");
     if (request->access != WCBROKER_WRITE_COMBINE && request->access != WCBROKER_UNCACHED)
         return fail(error, EINVAL, "wcbroker_map: access must be WCBROKER_WRITE_COMBINE or WCBROKER_UNCACHED");
 
@@ -237,6 +249,8 @@ int wcbroker_map(wcbroker_session* session, const struct wcbroker_map_request* r
         std::map<std::string, sdbus::Variant> options;
         if (request->require_verified_wc)
             options.emplace("require_verified_wc", sdbus::Variant(true));
+        if (require_kernel_enforced_range)
+            options.emplace("require_kernel_enforced_range", sdbus::Variant(true));
         if (request->label != nullptr)
             options.emplace("label", sdbus::Variant(std::string(request->label)));
         sdbus::ObjectPath lease;
@@ -269,8 +283,8 @@ int wcbroker_map(wcbroker_session* session, const struct wcbroker_map_request* r
 
     // The daemon says where in the fd the range lies; for sysfs fds that is
     // the BAR offset, for a future DMA-BUF fd it would be 0.
-    mapping->address = ::mmap(nullptr, mapping->length, PROT_READ | PROT_WRITE, MAP_SHARED, mapping->fd,
-        static_cast<off_t>(mapping->mmap_offset));
+    mapping->address = ::mmap(address, mapping->length, PROT_READ | PROT_WRITE,
+        MAP_SHARED | (address != nullptr ? MAP_FIXED : 0), mapping->fd, static_cast<off_t>(mapping->mmap_offset));
     if (mapping->address == MAP_FAILED) {
         const int saved = errno;
         const std::string lease_path = mapping->lease_path;
@@ -279,6 +293,48 @@ int wcbroker_map(wcbroker_session* session, const struct wcbroker_map_request* r
     }
     *out = mapping.release();
     dispatch_queued(session);
+    return 0;
+}
+
+int wcbroker_list_grants(wcbroker_session* session, const char* device, unsigned bar, struct wcbroker_grant** grants,
+    size_t* count, char** error)
+{
+    if (session == nullptr || device == nullptr || grants == nullptr || count == nullptr)
+        return fail(error, EINVAL, "wcbroker_list_grants: session, device, grants and count must not be NULL");
+    *grants = nullptr;
+    *count = 0;
+    std::vector<sdbus::Struct<std::uint64_t, std::uint64_t, std::string, std::string>> found;
+    try {
+        session->broker->callMethod("ListGrants")
+            .onInterface(broker_interface)
+            .withArguments(std::string(device), static_cast<std::uint32_t>(bar))
+            .storeResultsTo(found);
+    } catch (const sdbus::Error& e) {
+        dispatch_queued(session);
+        return fail(error, e);
+    } catch (const std::exception& e) {
+        return fail(error, EIO, e.what());
+    }
+    dispatch_queued(session);
+    if (found.empty())
+        return 0;
+    auto* list = static_cast<struct wcbroker_grant*>(std::calloc(found.size(), sizeof(struct wcbroker_grant)));
+    if (list == nullptr)
+        return fail(error, ENOMEM, "wcbroker_list_grants: out of memory");
+    for (std::size_t i = 0; i < found.size(); ++i) {
+        list[i].offset = std::get<0>(found[i]);
+        list[i].length = std::get<1>(found[i]);
+        // The daemon speaks only these two; anything else would be a newer
+        // access this library cannot map, so it is left out rather than guessed.
+        const std::string& access = std::get<2>(found[i]);
+        list[i].access = access == "write-combine" ? WCBROKER_WRITE_COMBINE : WCBROKER_UNCACHED;
+        if (access != "write-combine" && access != "uncached") {
+            std::free(list);
+            return fail(error, EPROTO, "wcbrokerd granted an access this libwcbroker does not know: \"" + access + "\"");
+        }
+    }
+    *grants = list;
+    *count = found.size();
     return 0;
 }
 

@@ -59,10 +59,13 @@ struct wcbroker_map_request {
     enum wcbroker_access access;
     int require_verified_wc;  /* nonzero: fail unless the kernel verifiably maps it WC */
     const char *label;        /* optional, shown in lease lists and audit records */
+    /* Added after `label`: a request of the shorter first layout leaves them 0. */
+    void *address;            /* NULL: anywhere; else exactly here, replacing what is mapped (MAP_FIXED) */
+    int require_kernel_enforced_range; /* nonzero: fail unless the kernel stops accesses outside the range */
 };
 
 #define WCBROKER_MAP_REQUEST_INIT \
-    { sizeof(struct wcbroker_map_request), NULL, 0, 0, 0, WCBROKER_WRITE_COMBINE, 0, NULL }
+    { sizeof(struct wcbroker_map_request), NULL, 0, 0, 0, WCBROKER_WRITE_COMBINE, 0, NULL, NULL, 0 }
 
 /* Connects to wcbrokerd on the system bus ($DBUS_SYSTEM_BUS_ADDRESS is
  * honoured) and checks that it answers. -ECONNREFUSED when the bus or
@@ -83,6 +86,21 @@ WCBROKER_EXPORT void wcbroker_session_close(wcbroker_session *session);
  * -ECONNREFUSED (wcbrokerd unreachable), -EIO (anything else). */
 WCBROKER_EXPORT int wcbroker_map(wcbroker_session *session, const struct wcbroker_map_request *request,
     wcbroker_mapping **mapping, char **error);
+
+/* A range of a BAR the policy grants this caller, and with which access. */
+struct wcbroker_grant {
+    uint64_t offset;
+    uint64_t length;
+    enum wcbroker_access access;
+};
+
+/* The ranges of BAR `bar` the policy grants this caller, rule by rule in
+ * the policy's order (they may overlap; a whole-BAR rule gives the whole
+ * BAR). *grants is allocated with malloc() (free() it; NULL when *count is
+ * 0). For a client that maps a whole BAR and composes it from leases, each
+ * range with the access granted there. Errors as wcbroker_map()'s. */
+WCBROKER_EXPORT int wcbroker_list_grants(wcbroker_session *session, const char *device, unsigned bar,
+    struct wcbroker_grant **grants, size_t *count, char **error);
 
 /* Unmaps, closes the fd and releases the lease. Always frees `mapping`;
  * returns the Release error, if any (a revoked lease is already gone: 0). */

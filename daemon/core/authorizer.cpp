@@ -19,11 +19,12 @@ struct Rules {
     const Caller& caller;
 
     // Reading is open to every local user: device facts are public in sysfs,
-    // and lease metadata is like a process list. Explain answers only for
-    // the caller itself.
+    // and lease metadata is like a process list. Explain and ListGrants
+    // answer only for the caller itself.
     Verdict operator()(const action::ListDevices&) const { return allow(); }
     Verdict operator()(const action::ListLeases&) const { return allow(); }
     Verdict operator()(const action::Explain&) const { return allow(); }
+    Verdict operator()(const action::ListGrants&) const { return allow(); }
 
     // Device memory: only what the policy grants this caller.
     Verdict operator()(const action::Acquire& acquire) const

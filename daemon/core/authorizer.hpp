@@ -26,6 +26,7 @@ namespace action {
 struct ListDevices {};
 struct ListLeases {};
 struct Explain {};
+struct ListGrants {};
 struct Acquire {
     const Policy* policy = nullptr;
     const DeviceFacts* device = nullptr;
@@ -37,8 +38,8 @@ struct Release {
 struct Reload {};
 } // namespace action
 
-using Action = std::variant<action::ListDevices, action::ListLeases, action::Explain, action::Acquire,
-    action::Release, action::Reload>;
+using Action = std::variant<action::ListDevices, action::ListLeases, action::Explain, action::ListGrants,
+    action::Acquire, action::Release, action::Reload>;
 
 struct Verdict {
     bool allowed = false;

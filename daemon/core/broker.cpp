@@ -139,22 +139,28 @@ std::string Broker::status() const
         + std::string(enforcement_mode_name(store_.current()->mode)) + ")";
 }
 
-Expected<Broker::Validated> Broker::validate(const RequestArguments& arguments) const
+Expected<std::string> Broker::validate_device_and_bar(const std::string& device, std::uint32_t bar) const
 {
-    auto address = canonical_pci_address(arguments.device);
+    auto address = canonical_pci_address(device);
     if (!address) {
         return BrokerError{ErrorKind::InvalidArgument,
-            "device: \"" + bounded_field(arguments.device)
+            "device: \"" + bounded_field(device)
                 + "\" is not a PCI address; write it as sysfs does, domain:bus:device.function, e.g. 0000:3b:00.0"};
     }
+    if (bar > max_bar_index)
+        return BrokerError{ErrorKind::InvalidArgument, "bar: " + std::to_string(bar) + " is not a BAR index; use 0 to 5"};
+    return *address;
+}
+
+Expected<Broker::Validated> Broker::validate(const RequestArguments& arguments) const
+{
+    auto address = validate_device_and_bar(arguments.device, arguments.bar);
+    if (!address)
+        return address.error();
     auto access = parse_access(arguments.access);
     if (!access) {
         return BrokerError{ErrorKind::InvalidArgument,
             "access: \"" + bounded_field(arguments.access) + "\" is not valid; use \"write-combine\" or \"uncached\""};
-    }
-    if (arguments.bar > max_bar_index) {
-        return BrokerError{ErrorKind::InvalidArgument,
-            "bar: " + std::to_string(arguments.bar) + " is not a BAR index; use 0 to 5"};
     }
     if (arguments.length > UINT64_MAX - arguments.offset) {
         return BrokerError{ErrorKind::InvalidRange,
@@ -357,6 +363,23 @@ Expected<AcquireGrant> Broker::acquire(const Caller& caller, const AcquireArgume
     if (observer_ != nullptr)
         observer_->lease_granted(*grant.lease);
     return grant;
+}
+
+Expected<std::vector<Grant>> Broker::list_grants(const Caller& caller, const std::string& device, std::uint32_t bar)
+{
+    if (const Verdict verdict = authorize(caller, action::ListGrants{}); !verdict.allowed)
+        return denied(verdict.reason);
+    auto address = validate_device_and_bar(device, bar);
+    if (!address)
+        return address.error();
+    auto record = served_device(*address);
+    if (!record)
+        return record.error();
+    if (auto no_bar = mapper_.check_bar((*record)->facts, bar))
+        return *no_bar;
+    // The Grant's rule pointer lives as long as the policy it came from;
+    // callers use it at once, before any reload can run.
+    return grants_for(*store_.current(), (*record)->facts, caller.identity, bar);
 }
 
 Expected<ExplainAnswer> Broker::explain(const Caller& caller, const RequestArguments& arguments)

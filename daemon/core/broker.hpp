@@ -8,6 +8,7 @@
 #include "authorizer.hpp"
 #include "bar-claims.hpp"
 #include "device-tracker.hpp"
+#include "grants.hpp"
 #include "lease-persistence.hpp"
 #include "lease-table.hpp"
 #include "policy-store.hpp"
@@ -111,6 +112,9 @@ public:
 
     Expected<AcquireGrant> acquire(const Caller& caller, const AcquireArguments& arguments);
     Expected<ExplainAnswer> explain(const Caller& caller, const RequestArguments& arguments);
+    // What the policy grants the caller on one BAR of a served device, as
+    // ranges; open to every caller, about itself only, like explain().
+    Expected<std::vector<Grant>> list_grants(const Caller& caller, const std::string& device, std::uint32_t bar);
     Expected<bool> release(const Caller& caller, std::uint64_t lease_id);
     Expected<ReloadOutcome> reload(const Caller& caller);
     // SIGHUP, systemctl reload: the service manager asked, as root.
@@ -147,6 +151,7 @@ private:
         std::string address;
         AccessRequest request;
     };
+    Expected<std::string> validate_device_and_bar(const std::string& device, std::uint32_t bar) const; // the canonical address
     Expected<Validated> validate(const RequestArguments& arguments) const;
     Expected<const DeviceRecord*> served_device(const std::string& address) const;
     ReloadOutcome apply_reload(const std::string& requested_by);

@@ -78,6 +78,16 @@ private:
         return {answer.allowed, answer.rule, answer.reason, answer.mechanism};
     }
 
+    std::vector<sdbus::Struct<uint64_t, uint64_t, std::string, std::string>> ListGrants(const std::string& device,
+        const uint32_t& bar) override
+    {
+        std::vector<sdbus::Struct<uint64_t, uint64_t, std::string, std::string>> grants;
+        for (const Grant& grant : checked(broker_.list_grants(caller(), device, bar)))
+            grants.emplace_back(grant.range.offset, grant.range.length, std::string(access_name(grant.access)),
+                grant.rule->name);
+        return grants;
+    }
+
     std::vector<sdbus::Struct<sdbus::ObjectPath, std::string, uint32_t, uint64_t, uint64_t, std::string, std::string,
         std::string, uint32_t>>
     ListLeases() override

@@ -416,6 +416,62 @@ TEST_F(BrokerTest, ExplainAnswersForTheCaller)
     EXPECT_FALSE(contains(denied.out, "policy.toml")) << denied.out;
 }
 
+TEST_F(BrokerTest, ListGrantsGivesTheCallersOwnRangesOfOneBar)
+{
+    Process nobodys = client({"grants", device_a, "2"}, nobody);
+    EXPECT_EQ(nobodys.read_line(), "grants=1");
+    EXPECT_EQ(nobodys.read_line(), "grant offset=0x0 length=0x10000 access=wc");
+    EXPECT_EQ(nobodys.wait(), 0);
+    // Whole-BAR rules give the BAR's size; another caller gets its own.
+    Process whole_bar = client({"grants", device_b, "0"}, nobody);
+    EXPECT_EQ(whole_bar.read_line(), "grants=1");
+    EXPECT_EQ(whole_bar.read_line(), "grant offset=0x0 length=0x100000 access=uc");
+    EXPECT_EQ(whole_bar.wait(), 0);
+    Process members = client({"grants", device_a, "2"}, group_member);
+    EXPECT_EQ(members.read_line(), "grants=1");
+    EXPECT_EQ(members.read_line(), "grant offset=0x80000 length=0x10000 access=uc");
+    EXPECT_EQ(members.wait(), 0);
+    Process strangers = client({"grants", device_a, "2"}, stranger);
+    EXPECT_EQ(strangers.read_line(), "grants=0");
+    EXPECT_EQ(strangers.wait(), 0);
+}
+
+TEST_F(BrokerTest, ListGrantsRefusesWhatAcquireRefuses)
+{
+    Process no_bar = client({"grants", device_a, "4"}, nobody);
+    const std::string missing = first_line(no_bar);
+    EXPECT_TRUE(contains(missing, "error=ERANGE")) << missing;
+    EXPECT_TRUE(contains(missing, "has no BAR 4")) << missing;
+    Process bad_index = client({"grants", device_a, "6"}, nobody);
+    EXPECT_TRUE(contains(first_line(bad_index), "bar: 6 is not a BAR index; use 0 to 5"));
+    Process unknown = client({"grants", "0000:00:09.0", "2"}, nobody);
+    EXPECT_TRUE(contains(first_line(unknown), "error=ENODEV"));
+    Process malformed = client({"grants", "eth0", "2"}, nobody);
+    EXPECT_TRUE(contains(first_line(malformed), "error=EINVAL"));
+}
+
+TEST_F(BrokerTest, AMappingCanBePlacedAtTheClientsAddress)
+{
+    pci_.fill_bar(device_a, 2, "placed");
+    Process c = client({"map", device_a, "2", "0", "8192", "wc", "--fixed", "--read", "6"}, nobody);
+    const std::string acquired = first_line(c);
+    EXPECT_TRUE(contains(acquired, "memtype=write-combining")) << acquired;
+    EXPECT_EQ(c.read_line(), "fixed=yes");
+    EXPECT_EQ(c.read_line(), "read=" + hex_of("placed"));
+    EXPECT_EQ(c.read_line(), "released=0");
+    EXPECT_EQ(c.wait(), 0);
+}
+
+TEST_F(BrokerTest, LibwcbrokerCanDemandAKernelEnforcedRange)
+{
+    // The fake tree has no wcalias module: the demand is refused, not downgraded.
+    Process c = client({"map", device_a, "2", "0", "4096", "wc", "--kernel-enforced"}, nobody);
+    const std::string line = first_line(c);
+    EXPECT_TRUE(contains(line, "error=EOPNOTSUPP")) << line;
+    EXPECT_TRUE(contains(line, "the wcalias module is not loaded")) << line;
+    EXPECT_EQ(lease_count(), 0u);
+}
+
 TEST_F(BrokerTest, PolicyFilesAreListedToNobodyOverTheBus)
 {
     const Result as_nobody = busctl({"get-property", "org.wcbroker.Broker1", "/org/wcbroker/Broker1",

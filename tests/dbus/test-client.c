@@ -3,8 +3,12 @@
  * the library is usable from C. Prints key=value lines the tests read.
  *
  *   test-client map DEVICE BAR OFFSET LENGTH wc|uc [--read N] [--write TEXT]
- *                   [--hold] [--verified] [--label TEXT]
+ *                   [--hold] [--verified] [--kernel-enforced] [--label TEXT] [--fixed]
  *   test-client churn DEVICE BAR OFFSET LENGTH wc|uc COUNT
+ *   test-client grants DEVICE BAR
+ *
+ * --fixed maps at an address the client reserved first (PROT_NONE), as
+ * DPDK does, and says whether the mapping landed there.
  *
  * The bus is $DBUS_SYSTEM_BUS_ADDRESS. Exit status 0, or 1 after an
  * "error=ENAME code=N message=..." line.
@@ -18,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 static int report_error(int code, char *message)
@@ -35,9 +40,33 @@ static void on_revoked(wcbroker_mapping *mapping, const char *reason, void *user
     fflush(stdout);
 }
 
+static int list_grants(const char *device, unsigned bar)
+{
+    wcbroker_session *session = NULL;
+    char *error = NULL;
+    int r = wcbroker_session_open(&session, &error);
+    if (r < 0)
+        return report_error(r, error);
+    struct wcbroker_grant *grants = NULL;
+    size_t count = 0;
+    r = wcbroker_list_grants(session, device, bar, &grants, &count, &error);
+    if (r < 0)
+        return report_error(r, error);
+    printf("grants=%zu\n", count);
+    for (size_t i = 0; i < count; ++i) {
+        printf("grant offset=0x%llx length=0x%llx access=%s\n", (unsigned long long)grants[i].offset,
+            (unsigned long long)grants[i].length, grants[i].access == WCBROKER_WRITE_COMBINE ? "wc" : "uc");
+    }
+    free(grants);
+    wcbroker_session_close(session);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
+    if (argc == 4 && strcmp(argv[1], "grants") == 0)
+        return list_grants(argv[2], (unsigned)strtoul(argv[3], NULL, 0));
     if (argc < 7) {
         fprintf(stderr, "usage: test-client map|churn DEVICE BAR OFFSET LENGTH wc|uc ...\n");
         return 2;
@@ -85,8 +114,17 @@ int main(int argc, char **argv)
             hold = 1;
         else if (strcmp(argv[i], "--verified") == 0)
             request.require_verified_wc = 1;
+        else if (strcmp(argv[i], "--kernel-enforced") == 0)
+            request.require_kernel_enforced_range = 1;
         else if (strcmp(argv[i], "--label") == 0 && i + 1 < argc)
             request.label = argv[++i];
+        else if (strcmp(argv[i], "--fixed") == 0) {
+            /* A reservation one page larger, to map into its second page. */
+            char *reserved = mmap(NULL, request.length + 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+            if (reserved == MAP_FAILED)
+                return report_error(-errno, strdup("reservation failed"));
+            request.address = reserved + 4096;
+        }
     }
 
     wcbroker_mapping *mapping = NULL;
@@ -98,6 +136,8 @@ int main(int argc, char **argv)
         wcbroker_mapping_range_enforcement(mapping), wcbroker_mapping_length(mapping),
         fcntl(wcbroker_mapping_fd(mapping), F_GETFD) >= 0 ? "open" : "closed",
         (unsigned long long)wcbroker_mapping_fd_offset(mapping));
+    if (request.address != NULL)
+        printf("fixed=%s\n", wcbroker_mapping_address(mapping) == request.address ? "yes" : "no");
     const unsigned char *bytes = wcbroker_mapping_address(mapping);
     if (read_bytes > 0) {
         printf("read=");

@@ -34,6 +34,8 @@ LAYERS = {
     "daemon": ["daemon/dbus", "daemon/core", "kernel", "policy", "dbus"],
     "cli": ["kernel", "policy", "client/libwcbroker", "dbus"],
     "client/libwcbroker": ["dbus"],
+    # The preload shim is a client like any other: libwcbroker's C API only.
+    "client/preload": ["client/libwcbroker"],
 }
 # Headers generated into the build tree, by the folder that generates them.
 GENERATED = {

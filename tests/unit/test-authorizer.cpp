@@ -19,6 +19,7 @@ TEST(Authorizer, ReadingIsOpenToEveryone)
         EXPECT_TRUE(authorize(caller(uid), action::ListDevices{}).allowed);
         EXPECT_TRUE(authorize(caller(uid), action::ListLeases{}).allowed);
         EXPECT_TRUE(authorize(caller(uid), action::Explain{}).allowed);
+        EXPECT_TRUE(authorize(caller(uid), action::ListGrants{}).allowed);
     }
 }
 

@@ -34,8 +34,14 @@ find_nic() {
 }
 # Hundredths of a second since boot.
 now_cs() { sed 's/^\([0-9]*\)\.\([0-9]*\) .*/\1\2/' /proc/uptime; }
-# The /proc/iomem line right under BAR4's first address: who holds the BAR.
-bar4_holder() { grep -A1 "^ *$(printf '%x' $((bar4)))-" /proc/iomem | sed -n '2s/.* : //p'; }
+# Who holds BAR4: the name of the /proc/iomem entry nested right under the
+# BAR's own (named after the device); nothing when none is.
+bar4_holder() {
+    awk -v start="$(printf '%x' $((bar4)))" -v dev="$NIC" '
+        bar { match($0, /^ */); if (RLENGTH > indent) { sub(/^[^:]*: /, ""); print } exit }
+        $0 ~ "^ *" start "-[0-9a-f]+ : " dev "$" { bar = 1; match($0, /^ */); indent = RLENGTH }
+    ' /proc/iomem
+}
 # Every PAT memtype list line inside BAR4, as "START END TYPE", offsets from the BAR.
 pat_in_bar4() {
     sed -n 's/^PAT: \[mem 0x\([0-9a-f]*\)-0x\([0-9a-f]*\)\] \(.*\)$/\1 \2 \3/p' /sys/kernel/debug/x86/pat_memtype_list |
@@ -151,6 +157,11 @@ timed_run_ok() {
         show_run "$1"
     fi
 }
+# no_bar4_fallback NAME: BAR4 came from wcbrokerd. (The policy grants no
+# other BAR: the shim leaves BAR1, MSI-X, to VFIO and says so.)
+no_bar4_fallback() {
+    check "the shim did not fall back for BAR4" sh -c "! grep -q 'wcbroker-preload: $NIC BAR4:' /tmp/$1.err"
+}
 # The shim's lines on testpmd's standard error.
 shim_lines() { grep -c 'wcbroker-preload:' "/tmp/$1.err"; }
 # median of the numbers on standard input
@@ -171,8 +182,14 @@ hook_shim() {
     tpid=$(pidof dpdk-testpmd)
     wcbrokerctl list-leases >/tmp/leases.txt 2>&1
     indent </tmp/leases.txt
-    check "wcbrokerctl list-leases shows BAR4 leases of testpmd (pid $tpid)" \
-        sh -c "grep '$NIC' /tmp/leases.txt | grep -w 4 | grep -qw '$tpid'"
+    check "wcbrokerctl list-leases shows the tester's BAR4 leases: [0, 12K) uncached, [0x3000, +4K) write-combine" \
+        sh -c "grep -q '$NIC *4 *\[0x0, +12KiB) *uncached *uncached-minus *$TESTER ' /tmp/leases.txt &&
+               grep -q '$NIC *4 *\[0x3000, +4KiB) *write-combine *write-combining *$TESTER ' /tmp/leases.txt"
+    # list-leases names the owner's bus connection; the audit record of each
+    # grant names its process and the shim's label.
+    grep "kind=acquire-granted .* pid=$tpid .*device=$NIC bar=4 " "$LOG" >/tmp/granted.txt
+    check "wcbrokerd granted both to testpmd's process (pid $tpid, label preload:dpdk-testpmd[$tpid])" \
+        sh -c "[ \$(grep -c 'label=preload:dpdk-testpmd\[$tpid\]' /tmp/granted.txt) = 2 ]"
     pat_in_bar4 >/tmp/pat.txt
     indent </tmp/pat.txt
     check "the PAT list has the notify page [0x3000, 0x4000) of BAR4 write-combining" \
@@ -203,8 +220,11 @@ bar4_end=$(sed -n 5p "$SYS/$NIC/resource" | cut -d' ' -f2)
 bar4_size=$((bar4_end - bar4 + 1))
 say "BAR4 at $(printf '%#x' $((bar4))), $((bar4_size / 1024)) KiB, flags $(sed -n 5p "$SYS/$NIC/resource" | cut -d' ' -f3)"
 check "BAR4 is 16 KiB of prefetchable memory" [ $((bar4_size)) = 16384 ]
+# Trixie's kernels build virtio-pci in, and it takes the NIC at boot.
+was=$(driver_of "$NIC")
+[ -z "$was" ] || echo "$NIC" >"$SYS/$NIC/driver/unbind"
 bind_vfio "$NIC"
-check "the NIC is bound to vfio-pci" wait_for sh -c "[ \"\$(basename \"\$(readlink $SYS/$NIC/driver)\")\" = vfio-pci ]"
+check "the NIC is bound to vfio-pci (was: ${was:-no driver})" wait_for sh -c "[ \"\$(basename \"\$(readlink $SYS/$NIC/driver)\")\" = vfio-pci ]"
 group=$(basename "$(readlink "$SYS/$NIC/iommu_group")")
 check "/dev/vfio/$group appeared" wait_for test -c "/dev/vfio/$group"
 chown $TESTER:$TESTER "/dev/vfio/$group"
@@ -269,11 +289,11 @@ else
     if [ "$major" -ge 7 ]; then
         # 7.x vfio-pci claims every BAR at open (kernel-facts 3b): a sysfs lease
         # would be revoked under testpmd, so wcbrokerd must refuse, and say why.
-        check "on $major.x without the module, the shim falls back and says why once" \
-            sh -c "[ \$(grep -c 'wcbroker-preload:' /tmp/shim_sysfs.err) = 1 ] &&
-                   grep 'wcbroker-preload:' /tmp/shim_sysfs.err | grep -qi 'wcalias\|module\|vfio'"
+        check "on $major.x without the module, the shim falls back for BAR4 and the line names why" \
+            sh -c "grep 'wcbroker-preload: $NIC BAR4: falling back' /tmp/shim_sysfs.err | grep -qi 'wcalias\|module\|vfio'"
         passed_traffic shim_sysfs "on $major.x without the module, through the fallback"
     else
+        no_bar4_fallback shim_sysfs
         passed_traffic shim_sysfs "with the shim"
     fi
     shim_times=""
@@ -299,7 +319,7 @@ else
         check "wcbrokerd serves the NIC with the module" wait_for served "$NIC"
         testpmd shim_wcalias hook_shim $WRAP
         sed -n '/wcbroker-preload:/p' /tmp/shim_wcalias.err | indent
-        check "the shim said nothing (no fallback)" [ "$(shim_lines shim_wcalias)" = 0 ]
+        no_bar4_fallback shim_wcalias
         passed_traffic shim_wcalias "with the shim, through the module"
         [ "$major" -lt 7 ] || shim_times=$startup_s
     fi
@@ -318,6 +338,7 @@ else
 fi
 
 step "Nothing is left behind"
+check "no lease is left once testpmd quit" sh -c "wcbrokerctl list-leases 2>&1 | grep -q 'No leases'"
 kill -TERM $daemon
 wait $daemon
 check "wcbrokerd exited with status 0 on SIGTERM" [ $? = 0 ]

@@ -12,7 +12,7 @@
 #   --shim FILE the shim (default BUILD_DIR/client/preload/libwcbroker-preload.so when built;
 #               without it the shim's checks SKIP, loudly)
 #   --runs N    testpmd start-ups timed per side (default 3; the first also runs the checks)
-# Environment: run-vm.sh's. Start-up times are printed on stderr, and as
+# Environment: run-vm.sh's (WCVM_KEEP=1 also keeps a passing boot's workdir). Start-up times are printed on stderr, and as
 # "WCVM-DPDK-STARTUP" lines in the kept console log.
 # Exit: 0 all passed, 1 a failure, 77 dpdk-testpmd, QEMU or another tool is missing (SKIP).
 set -euo pipefail
@@ -114,7 +114,7 @@ for kernel in "${kernels[@]}"; do
     grep -a -h 'boot to poweroff' "$workdir/run-vm.stderr" >&2 || true
     grep -a -h -E '^WCVM-DPDK-STARTUP|^host: ' "$workdir/console.log" "$workdir/check.out" 2>/dev/null | sed "s/^/$kernel: /" >&2 || true
     case $rc in
-    0) rm -rf "$workdir" ;;
+    0) if [[ ${WCVM_KEEP:-0} == 1 ]]; then echo "kept $workdir" >&2; else rm -rf "$workdir"; fi ;;
     77) rm -rf "$workdir"; skip "$(grep -m1 '^SKIP:' "$results.boot" | cut -c7-)" ;;
     *)
         worst=1

@@ -112,7 +112,7 @@ for kernel in "${kernels[@]}"; do
     set -e
     grep -a -E '^(PASS|FAIL|SKIP):' "$results.boot" >>"$results" || true
     grep -a -h 'boot to poweroff' "$workdir/run-vm.stderr" >&2 || true
-    grep -a -h -E '^WCVM-DPDK-STARTUP|^host: ' "$workdir/console.log" "$workdir/check.out" 2>/dev/null | sed "s/^/$kernel: /" >&2 || true
+    grep -a -h -E '^WCVM-DPDK-(STARTUP|TX)|^host: ' "$workdir/console.log" "$workdir/check.out" 2>/dev/null | sed "s/^/$kernel: /" >&2 || true
     case $rc in
     0) if [[ ${WCVM_KEEP:-0} == 1 ]]; then echo "kept $workdir" >&2; else rm -rf "$workdir"; fi ;;
     77) rm -rf "$workdir"; skip "$(grep -m1 '^SKIP:' "$results.boot" | cut -c7-)" ;;

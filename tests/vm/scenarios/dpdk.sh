@@ -108,7 +108,7 @@ testpmd() {
     rm -f "$fifo" "$out" "$err"
     mkfifo "$fifo"
     chown $TESTER "$fifo"
-    startup_s="" tx="" testpmd_rc=""
+    startup_s="" tx="" testpmd_rc="" t1="" th="" t2=""
     t0=$(now_cs)
     setids $TESTER $TESTER -- "$@" dpdk-testpmd $EAL_ARGS -- $APP_ARGS <"$fifo" >"$out" 2>"$err" &
     pid=$!
@@ -119,10 +119,12 @@ testpmd() {
         startup_s=$(echo "$t0 $t1" | awk '{printf "%.2f", ($2 - $1) / 100}')
         echo "WCVM-DPDK-STARTUP run=$name seconds=$startup_s"
         [ "$hook" = - ] || "$hook"
+        th=$(now_cs)
         echo "start tx_first" >&8
         sleep 2
         echo "stop" >&8
         wait_until 100 grep -q 'TX-packets' "$out"
+        t2=$(now_cs)
         echo "quit" >&8
     fi
     exec 8>&-
@@ -131,8 +133,12 @@ testpmd() {
     fi
     wait "$pid"
     testpmd_rc=$?
+    t3=$(now_cs)
     tx=$(sed -n 's/^ *TX-packets: *\([0-9]*\).*/\1/p' "$out" | head -n1)
-    echo "WCVM-DPDK-TX run=$name packets=${tx:-0}"
+    # Where the run's time went: the checks, the traffic (2 s, stop, the
+    # statistics), the quit (port close, VFIO and memory teardown), the whole.
+    echo "WCVM-DPDK-TX run=$name packets=${tx:-0} $(echo "$t0 ${t1:-$t3} ${th:-$t3} ${t2:-$t3} $t3" |
+        awk '{printf "checks_s=%.1f traffic_s=%.1f quit_s=%.1f run_s=%.1f", ($3 - $2) / 100, ($4 - $3) / 100, ($5 - $4) / 100, ($5 - $1) / 100}')"
 }
 # show NAME: the run's output, for a failed check.
 show_run() {

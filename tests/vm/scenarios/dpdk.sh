@@ -122,8 +122,9 @@ testpmd() {
         th=$(now_cs)
         echo "start tx_first" >&8
         sleep 2
+        # testpmd's statistics are stdio, block-buffered into a file until it
+        # exits; it reads one command after the other, so quit follows stop.
         echo "stop" >&8
-        wait_until 100 grep -q 'TX-packets' "$out"
         t2=$(now_cs)
         echo "quit" >&8
     fi
@@ -135,8 +136,8 @@ testpmd() {
     testpmd_rc=$?
     t3=$(now_cs)
     tx=$(sed -n 's/^ *TX-packets: *\([0-9]*\).*/\1/p' "$out" | head -n1)
-    # Where the run's time went: the checks, the traffic (2 s, stop, the
-    # statistics), the quit (port close, VFIO and memory teardown), the whole.
+    # Where the run's time went: the checks, the traffic (2 s), stop and
+    # quit (statistics, port close, VFIO and memory teardown), the whole.
     echo "WCVM-DPDK-TX run=$name packets=${tx:-0} $(echo "$t0 ${t1:-$t3} ${th:-$t3} ${t2:-$t3} $t3" |
         awk '{printf "checks_s=%.1f traffic_s=%.1f quit_s=%.1f run_s=%.1f", ($3 - $2) / 100, ($4 - $3) / 100, ($5 - $4) / 100, ($5 - $1) / 100}')"
 }

@@ -23,9 +23,20 @@
 namespace wcbroker::preload {
 namespace {
 
+void before_fork();
+void after_fork_in_parent();
+void after_fork_in_child();
+
 // Never destroyed: the program's other threads and other libraries'
 // destructors may still map and close after this library's destructor.
+// Until its constructor runs (another library's constructor may map
+// first) it is all zeros, which tracks no fd and overlaps no range.
 struct State {
+    State()
+    {
+        mapper.set_options(options_from_environment());
+        ::pthread_atfork(before_fork, after_fork_in_parent, after_fork_in_child);
+    }
     std::mutex mutex;
     VfioDeviceTable devices;
     LeaseRanges leases;
@@ -50,30 +61,72 @@ private:
     int value_;
 };
 
-template <typename MapFunction, typename Offset>
-void* interposed_mmap(MapFunction map, void* address, std::size_t length, int prot, int flags, int fd, Offset offset)
+// The slow paths, out of line so that the fast one stays a few
+// instructions in the interposed function itself.
+template <auto Map, typename Offset>
+__attribute__((noinline)) void* map_device(void* address, std::size_t length, int prot, int flags, int fd, Offset offset)
 {
-    if (InsideShim::active())
-        return map(address, length, prot, flags, fd, offset);
-    if ((flags & MAP_ANONYMOUS) == 0 && state.devices.tracked(fd) && offset >= 0) {
-        std::lock_guard lock(state.mutex);
-        InsideShim inside;
-        auto through_vfio = [&](void* at, int extra_flags) {
-            return map(at, length, prot, flags | extra_flags, fd, offset);
-        };
-        return state.mapper.map(address, length, prot, flags, fd, static_cast<std::uint64_t>(offset), through_vfio);
+    std::lock_guard lock(state.mutex);
+    InsideShim inside;
+    auto through_vfio = [&](void* at, int extra_flags) { return Map(at, length, prot, flags | extra_flags, fd, offset); };
+    return state.mapper.map(address, length, prot, flags, fd, static_cast<std::uint64_t>(offset), through_vfio);
+}
+
+template <auto Map, typename Offset>
+__attribute__((noinline)) void* map_over_leases(void* address, std::size_t length, int prot, int flags, int fd,
+    Offset offset)
+{
+    std::lock_guard lock(state.mutex);
+    InsideShim inside;
+    void* mapped = Map(address, length, prot, flags, fd, offset);
+    if (mapped != MAP_FAILED) {
+        SavedErrno keep;
+        state.mapper.released_range(address, length);
     }
-    if ((flags & MAP_FIXED) != 0 && state.leases.may_overlap(address, length)) {
-        std::lock_guard lock(state.mutex);
-        InsideShim inside;
-        void* mapped = map(address, length, prot, flags, fd, offset);
-        if (mapped != MAP_FAILED) {
-            SavedErrno keep;
-            state.mapper.released_range(address, length);
-        }
-        return mapped;
+    return mapped;
+}
+
+template <auto Map, typename Offset>
+__attribute__((always_inline)) inline void* interposed_mmap(void* address, std::size_t length, int prot, int flags,
+    int fd, Offset offset)
+{
+    if (__builtin_expect(InsideShim::active(), 0))
+        return Map(address, length, prot, flags, fd, offset);
+    if ((flags & MAP_ANONYMOUS) == 0 && state.devices.tracked(fd) && offset >= 0)
+        return map_device<Map>(address, length, prot, flags, fd, offset);
+    if ((flags & MAP_FIXED) != 0 && state.leases.may_overlap(address, length))
+        return map_over_leases<Map>(address, length, prot, flags, fd, offset);
+    return Map(address, length, prot, flags, fd, offset);
+}
+
+__attribute__((noinline)) int unmap_over_leases(void* address, std::size_t length)
+{
+    std::lock_guard lock(state.mutex);
+    InsideShim inside;
+    const int result = real::munmap(address, length);
+    if (result == 0) {
+        SavedErrno keep;
+        state.mapper.released_range(address, length);
     }
-    return map(address, length, prot, flags, fd, offset);
+    return result;
+}
+
+__attribute__((noinline)) void follow_ioctl(int fd, unsigned long request, void* argument, int result)
+{
+    SavedErrno keep;
+    std::lock_guard lock(state.mutex);
+    InsideShim inside;
+    if (request == VFIO_GROUP_GET_DEVICE_FD)
+        state.mapper.device_fd_opened(result, static_cast<const char*>(argument));
+    else
+        state.mapper.region_info(fd, argument);
+}
+
+__attribute__((noinline)) void forget_device_fd(int fd)
+{
+    std::lock_guard lock(state.mutex);
+    InsideShim inside;
+    state.mapper.device_fd_closing(fd);
 }
 
 void before_fork()
@@ -90,12 +143,6 @@ void after_fork_in_child()
 {
     state.mapper.forget_parents_state();
     state.mutex.unlock();
-}
-
-__attribute__((constructor)) void start()
-{
-    state.mapper.set_options(options_from_environment());
-    ::pthread_atfork(before_fork, after_fork_in_parent, after_fork_in_child);
 }
 
 __attribute__((destructor)) void finish()
@@ -120,32 +167,25 @@ extern "C" {
 __attribute__((visibility("default"))) void* mmap(void* address, size_t length, int prot, int flags, int fd,
     off_t offset) noexcept
 {
-    return interposed_mmap(real::mmap, address, length, prot, flags, fd, offset);
+    return interposed_mmap<real::mmap>(address, length, prot, flags, fd, offset);
 }
 
 __attribute__((visibility("default"))) void* mmap64(void* address, size_t length, int prot, int flags, int fd,
     off64_t offset) noexcept
 {
-    return interposed_mmap(real::mmap64, address, length, prot, flags, fd, offset);
+    return interposed_mmap<real::mmap64>(address, length, prot, flags, fd, offset);
 }
 
 __attribute__((visibility("default"))) int munmap(void* address, size_t length) noexcept
 {
-    if (InsideShim::active()) {
+    if (__builtin_expect(InsideShim::active(), 0)) {
         if (KeepPages::covers(address, length))
             return 0;
         return real::munmap(address, length);
     }
-    if (!state.leases.may_overlap(address, length))
-        return real::munmap(address, length);
-    std::lock_guard lock(state.mutex);
-    InsideShim inside;
-    const int result = real::munmap(address, length);
-    if (result == 0) {
-        SavedErrno keep;
-        state.mapper.released_range(address, length);
-    }
-    return result;
+    if (state.leases.may_overlap(address, length))
+        return unmap_over_leases(address, length);
+    return real::munmap(address, length);
 }
 
 __attribute__((visibility("default"))) int ioctl(int fd, unsigned long request, ...) noexcept
@@ -155,29 +195,17 @@ __attribute__((visibility("default"))) int ioctl(int fd, unsigned long request, 
     void* argument = va_arg(arguments, void*);
     va_end(arguments);
     const int result = real::ioctl(fd, request, argument);
-    if (InsideShim::active() || result < 0)
-        return result;
-    if (request == VFIO_GROUP_GET_DEVICE_FD) {
-        SavedErrno keep;
-        std::lock_guard lock(state.mutex);
-        InsideShim inside;
-        state.mapper.device_fd_opened(result, static_cast<const char*>(argument));
-    } else if (request == VFIO_DEVICE_GET_REGION_INFO && state.devices.tracked(fd)) {
-        SavedErrno keep;
-        std::lock_guard lock(state.mutex);
-        InsideShim inside;
-        state.mapper.region_info(fd, argument);
-    }
+    if (__builtin_expect(request == VFIO_GROUP_GET_DEVICE_FD || request == VFIO_DEVICE_GET_REGION_INFO, 0)
+        && result >= 0 && !InsideShim::active()
+        && (request == VFIO_GROUP_GET_DEVICE_FD || state.devices.tracked(fd)))
+        follow_ioctl(fd, request, argument, result);
     return result;
 }
 
 __attribute__((visibility("default"))) int close(int fd)
 {
-    if (!InsideShim::active() && state.devices.tracked(fd)) {
-        std::lock_guard lock(state.mutex);
-        InsideShim inside;
-        state.mapper.device_fd_closing(fd);
-    }
+    if (state.devices.tracked(fd) && !InsideShim::active())
+        forget_device_fd(fd);
     return real::close(fd);
 }
 

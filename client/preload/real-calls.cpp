@@ -15,15 +15,8 @@
 namespace wcbroker::preload {
 namespace {
 
-using mmap_fn = void* (*)(void*, std::size_t, int, int, int, off_t);
-using mmap64_fn = void* (*)(void*, std::size_t, int, int, int, off64_t);
-using munmap_fn = int (*)(void*, std::size_t);
-using ioctl_fn = int (*)(int, unsigned long, ...);
-using close_fn = int (*)(int);
+using namespace real;
 
-// initial-exec: the shim is loaded at start-up (LD_PRELOAD), so its TLS is
-// in the static block and each test is one load, no __tls_get_addr call.
-__attribute__((tls_model("initial-exec"))) thread_local int inside_depth = 0;
 __attribute__((tls_model("initial-exec"))) thread_local bool resolving = false;
 __attribute__((tls_model("initial-exec"))) thread_local std::uintptr_t keep_start = 0;
 __attribute__((tls_model("initial-exec"))) thread_local std::size_t keep_length = 0;
@@ -68,13 +61,10 @@ int raw_close(int fd)
 template <typename Function>
 Function resolve(std::atomic<Function>& slot, const char* name, Function stand_in)
 {
-    Function function = slot.load(std::memory_order_acquire);
-    if (function != nullptr)
-        return function;
     if (resolving)
         return stand_in;
     resolving = true;
-    function = reinterpret_cast<Function>(::dlsym(RTLD_NEXT, name));
+    auto function = reinterpret_cast<Function>(::dlsym(RTLD_NEXT, name));
     resolving = false;
     if (function == nullptr)
         function = stand_in;
@@ -82,42 +72,44 @@ Function resolve(std::atomic<Function>& slot, const char* name, Function stand_i
     return function;
 }
 
+} // namespace
+
+__thread int inside_depth = 0;
+
+namespace real::detail {
+
 std::atomic<mmap_fn> next_mmap{nullptr};
 std::atomic<mmap64_fn> next_mmap64{nullptr};
 std::atomic<munmap_fn> next_munmap{nullptr};
 std::atomic<ioctl_fn> next_ioctl{nullptr};
 std::atomic<close_fn> next_close{nullptr};
 
-} // namespace
-
-namespace real {
-
-void* mmap(void* address, std::size_t length, int prot, int flags, int fd, off_t offset)
+mmap_fn resolve_mmap()
 {
-    return resolve(next_mmap, "mmap", &raw_mmap)(address, length, prot, flags, fd, offset);
+    return resolve(next_mmap, "mmap", &raw_mmap);
 }
 
-void* mmap64(void* address, std::size_t length, int prot, int flags, int fd, off64_t offset)
+mmap64_fn resolve_mmap64()
 {
-    return resolve(next_mmap64, "mmap64", &raw_mmap64)(address, length, prot, flags, fd, offset);
+    return resolve(next_mmap64, "mmap64", &raw_mmap64);
 }
 
-int munmap(void* address, std::size_t length)
+munmap_fn resolve_munmap()
 {
-    return resolve(next_munmap, "munmap", &raw_munmap)(address, length);
+    return resolve(next_munmap, "munmap", &raw_munmap);
 }
 
-int ioctl(int fd, unsigned long request, void* argument)
+ioctl_fn resolve_ioctl()
 {
-    return resolve(next_ioctl, "ioctl", &raw_ioctl)(fd, request, argument);
+    return resolve(next_ioctl, "ioctl", &raw_ioctl);
 }
 
-int close(int fd)
+close_fn resolve_close()
 {
-    return resolve(next_close, "close", &raw_close)(fd);
+    return resolve(next_close, "close", &raw_close);
 }
 
-} // namespace real
+} // namespace real::detail
 
 InsideShim::InsideShim()
 {
@@ -127,11 +119,6 @@ InsideShim::InsideShim()
 InsideShim::~InsideShim()
 {
     --inside_depth;
-}
-
-bool InsideShim::active() noexcept
-{
-    return inside_depth != 0;
 }
 
 KeepPages::KeepPages(void* address, std::size_t length)

@@ -13,15 +13,15 @@ std::optional<std::string> device_name_of(std::string_view argument)
 
 VfioDeviceTable::~VfioDeviceTable()
 {
-    for (auto& slot : devices_)
-        delete slot.exchange(nullptr);
+    for (Device*& slot : devices_)
+        delete __atomic_exchange_n(&slot, nullptr, __ATOMIC_ACQ_REL);
 }
 
 VfioDeviceTable::Device* VfioDeviceTable::device(int fd) const
 {
     if (fd < 0 || fd >= max_fd)
         return nullptr;
-    return devices_[static_cast<unsigned>(fd)].load(std::memory_order_acquire);
+    return __atomic_load_n(&devices_[fd], __ATOMIC_ACQUIRE);
 }
 
 bool VfioDeviceTable::add_device(int fd, std::string_view argument)
@@ -32,7 +32,7 @@ bool VfioDeviceTable::add_device(int fd, std::string_view argument)
     auto fresh = std::make_unique<Device>();
     fresh->name = std::move(*name);
     // A number reused behind our back (dup2, close_range) is a new device.
-    delete devices_[static_cast<unsigned>(fd)].exchange(fresh.release(), std::memory_order_acq_rel);
+    delete __atomic_exchange_n(&devices_[fd], fresh.release(), __ATOMIC_ACQ_REL);
     return true;
 }
 
@@ -77,7 +77,7 @@ void VfioDeviceTable::forget(int fd)
 {
     if (fd < 0 || fd >= max_fd)
         return;
-    delete devices_[static_cast<unsigned>(fd)].exchange(nullptr, std::memory_order_acq_rel);
+    delete __atomic_exchange_n(&devices_[fd], nullptr, __ATOMIC_ACQ_REL);
 }
 
 } // namespace wcbroker::preload

@@ -6,7 +6,6 @@
 #pragma once
 
 #include <array>
-#include <atomic>
 #include <cstdint>
 #include <linux/vfio.h>
 #include <memory>
@@ -47,7 +46,7 @@ public:
     // Lock-free and safe from any thread: the fast path of every mmap.
     bool tracked(int fd) const noexcept
     {
-        return fd >= 0 && fd < max_fd && devices_[static_cast<unsigned>(fd)].load(std::memory_order_acquire) != nullptr;
+        return fd >= 0 && fd < max_fd && __atomic_load_n(&devices_[fd], __ATOMIC_ACQUIRE) != nullptr;
     }
 
     // The rest is for one thread at a time (the shim's mutex).
@@ -68,7 +67,11 @@ private:
     };
     Device* device(int fd) const;
 
-    std::array<std::atomic<Device*>, max_fd> devices_{};
+    // Plain pointers under atomic builtins, not std::atomic: with no
+    // initializer of its own the array stays in zeroed static storage (a
+    // preloaded library's half megabyte is not written, so not resident,
+    // until fds are followed). Value-initialize a table made elsewhere.
+    Device* devices_[max_fd];
 };
 
 } // namespace wcbroker::preload

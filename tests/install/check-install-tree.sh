@@ -69,6 +69,13 @@ expect_file() { # PATH MODE-DESCRIPTION
 expect_file "$sbindir/wcbrokerd" executable
 expect_file "$bindir/wcbrokerctl" executable
 expect_file "$libdir/libwcbroker.so.0" library
+# The preload shim, off the linker's path, where wcbrokerctl exec looks.
+expect_file "$libdir/wcbroker/libwcbroker-preload.so" library
+if grep -qaF "$libdir/wcbroker/libwcbroker-preload.so" "$destdir$bindir/wcbrokerctl"; then
+    pass "wcbrokerctl exec names the installed shim"
+else
+    fail "wcbrokerctl exec does not name $libdir/wcbroker/libwcbroker-preload.so"
+fi
 expect_file "$includedir/wcbroker.h" header
 expect_file "$libdir/pkgconfig/wcbroker.pc" data
 expect_file "$includedir/wcalias/wcalias.h" header
@@ -86,7 +93,7 @@ expect_file "$datadir/dbus-1/system-services/org.wcbroker.Broker1.service" data
 for interface in Broker1 Device1 Lease1; do
     expect_file "$datadir/dbus-1/interfaces/org.wcbroker.$interface.xml" data
 done
-for page in man1/wcbrokerctl.1 man3/libwcbroker.3 man5/wcbroker-policy.5 man8/wcbrokerd.8; do
+for page in man1/wcbrokerctl.1 man3/libwcbroker.3 man5/wcbroker-policy.5 man8/wcbrokerd.8 man8/libwcbroker-preload.8; do
     expect_file "$mandir/$page" data
 done
 for example in ena-llq.toml mlx5-blueflame.toml nvme-cmb.toml wc-client.c devices/ena.toml; do

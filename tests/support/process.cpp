@@ -158,6 +158,12 @@ std::pair<std::string, std::string> Process::all_output()
 
 void Process::send_input(const std::string& input)
 {
+    write_input(input);
+    close_fd(stdin_);
+}
+
+void Process::write_input(const std::string& input)
+{
     std::size_t written = 0;
     while (stdin_ >= 0 && written < input.size()) {
         const ssize_t n = ::write(stdin_, input.data() + written, input.size() - written);
@@ -167,7 +173,6 @@ void Process::send_input(const std::string& input)
             break;
         written += static_cast<std::size_t>(n);
     }
-    close_fd(stdin_);
 }
 
 void Process::close_stdin()

@@ -49,6 +49,8 @@ public:
 
     // Writes INPUT to its standard input (spawned with stdin_pipe), then closes it.
     void send_input(const std::string& input);
+    // Writes INPUT and keeps standard input open, for a dialogue.
+    void write_input(const std::string& input);
     void close_stdin();
     void signal(int number);
     // Exit code, -signal when killed, nullopt when still running after `limit`.

@@ -29,6 +29,13 @@ test_packages=(
     shellcheck groff-base man-db
     mmdebstrap pahole dkms
 )
+# The vm-dpdk tests (issue 14): Debian's own dpdk-testpmd (in dpdk-dev) and
+# the virtio-net PMD, a plugin no package it depends on brings. The PMD's
+# package carries the DPDK ABI in its name: 23 in Debian 12, 25 in 13.
+case "$(sed -n 's/^VERSION_ID="\{0,1\}\([0-9]*\).*/\1/p' /etc/os-release)" in
+12) test_packages+=(dpdk-dev librte-net-virtio23) ;;
+13) test_packages+=(dpdk-dev librte-net-virtio25) ;;
+esac
 
 case "${1:-test}" in
 build) wanted=("${build_packages[@]}") ;;

@@ -4,7 +4,7 @@
 # Usage:
 #   build-initramfs.sh -k KERNEL -o OUT [--systemd] [--scenario FILE] [--tree DIR]...
 #                      [--bin SRC[:DEST]]... [--file SRC:DEST]... [--env NAME=VALUE]...
-#                      [--kmod FILE.ko]...
+#                      [--kmod FILE.ko]... [--lib SRC[:DEST]]...
 #
 #   -k KERNEL        kernel dir from kernels.sh, or anything kernels.sh fetch accepts (6.12 ...)
 #   -o OUT           initramfs to write
@@ -23,6 +23,9 @@
 #                    $ORIGIN-relative still finds them after moving.  ldd searches the --tree
 #                    library dirs first; libraries found there are left to the tree (also
 #                    copied to /usr/lib/x86_64-linux-gnu if under /usr/local)
+#   --lib SRC[:DEST] a shared object that nothing links but something loads (a DPDK PMD plugin,
+#                    an LD_PRELOAD library), with its ldd closure, as --bin does; DEST defaults
+#                    to SRC's own path
 #   --file SRC:DEST  file or directory (copied recursively, contents into DEST) e.g. udev rules
 #                    to /etc/udev/rules.d/, a bus policy to /usr/share/dbus-1/system.d/, config
 #   --env NAME=VALUE exported to the scenario (written to /etc/wcbroker-vm/env)
@@ -56,7 +59,7 @@ usage() {
 }
 
 kernel="" out="" scenario="" systemd=0
-bins=() files=() envs=() trees=() kmods=()
+bins=() files=() envs=() trees=() kmods=() libs=()
 while [[ $# -gt 0 ]]; do
     case $1 in
         -k | --kernel) kernel=${2:?}; shift 2 ;;
@@ -68,6 +71,7 @@ while [[ $# -gt 0 ]]; do
         --file) files+=("${2:?}"); shift 2 ;;
         --env) envs+=("${2:?}"); shift 2 ;;
         --kmod) kmods+=("${2:?}"); shift 2 ;;
+        --lib) libs+=("${2:?}"); shift 2 ;;
         -h | --help) usage ;;
         *) echo "build-initramfs.sh: unknown argument '$1'" >&2; usage ;;
     esac
@@ -137,7 +141,7 @@ in_tree() {
 # /usr/lib/x86_64-linux-gnu.
 install_with_libs() {
     local src=$1 root=$2 dest=$3 out lib base tree rel ldenv=(LC_ALL=C)
-    [[ -f "$src" && -x "$src" ]] || wcvm_die "not an executable file: $src"
+    [[ -f "$src" ]] || wcvm_die "not a file: $src"
     put "$src" "$root" "$dest"
     [[ -z "$tree_libpath" ]] || ldenv+=("LD_LIBRARY_PATH=$tree_libpath")
     # ldd exits 1 for static binaries; its output says so, which is all we need.
@@ -450,6 +454,13 @@ for spec in "${bins[@]}"; do
             esac
         fi
     fi
+    [[ -x "$src" ]] || wcvm_die "--bin: not an executable file: $src"
+    install_with_libs "$src" "$root" "$dest"
+done
+for spec in "${libs[@]}"; do
+    src=${spec%%:*} dest=${spec#*:}
+    [[ "$spec" == *:* ]] || dest=$src
+    [[ "$dest" == /* ]] || wcvm_die "--lib wants SRC[:/absolute/dest], got '$spec'"
     install_with_libs "$src" "$root" "$dest"
 done
 for spec in "${files[@]}"; do

@@ -6,12 +6,15 @@
 #   run-vm.sh -k KERNEL [--systemd] [-s SCENARIO] [--tree DIR]... [--bin SRC[:DEST]]...
 #             [--file SRC:DEST]... [--env NAME=VALUE]... [--host-check EXE]... [--initrd FILE]
 #             [--timeout SECS] [--append "ARGS"] [--device-b edu|pci-testdev] [--workdir DIR]
-#             [--shm-init FILE] [--memory MIB] [--kmod FILE.ko]...
+#             [--shm-init FILE] [--memory MIB] [--kmod FILE.ko]... [--lib SRC[:DEST]]...
+#             [--virtio-net PCAP]
 #
 #   -k KERNEL          6.1-cloud | 6.1 | 6.12 | a Debian linux-image package | a kernels.sh dir
 #   -s SCENARIO        guest script (see build-initramfs.sh --scenario); --tree/--bin/--file/--env
 #                      are passed to build-initramfs.sh unchanged, and so is --kmod (an
-#                      out-of-tree module for modprobe in the guest, never loaded at boot)
+#                      out-of-tree module for modprobe in the guest, never loaded at boot),
+#                      and so is --lib (a shared object, e.g. a DPDK PMD plugin, with its
+#                      ldd closure)
 #   --systemd          systemd as PID 1 (build-initramfs.sh --systemd); the scenario runs from
 #                      wcvm-scenario.service once the boot is over.  The image decides the mode:
 #                      with --initrd this only labels the log
@@ -27,6 +30,13 @@
 #   --device-b NAME    QEMU model for device B, the non-prefetchable one (default edu)
 #   --shm-init FILE    initial content of device A's BAR2 (default: zeros), e.g. for a test in
 #                      which the host writes and the guest reads
+#   --virtio-net PCAP  add a virtio-net NIC (device N below) on user-mode networking cut off
+#                      from the host, and write every frame the guest sends through it to PCAP
+#                      (filter-dump),
+#                      which the host check can count; the IOMMU then also remaps interrupts
+#                      (intremap=on) and translates 48-bit addresses (aw-bits=48: DPDK's
+#                      IOVA-as-VA needs user addresses to fit).  Off by default, so other
+#                      scenarios see the same machine as before
 #   --workdir DIR      where console.log, results.txt, the initramfs and the ivshmem backing
 #                      file go (default: a new temp dir, removed on success unless WCVM_KEEP=1)
 #
@@ -35,8 +45,12 @@
 #                           backed byte for byte by the host file $WCVM_SHM_FILE
 #   device B  0000:00:04.0  edu 1234:11e8 (BAR0 1 MiB non-prefetchable 32-bit memory) or
 #                           pci-testdev 1b36:0005 (BAR0 4 KiB non-prefetchable memory, BAR1 I/O)
+#   device N  0000:00:05.0  with --virtio-net: virtio-net-pci 1af4:1041, modern only
+#                           (disable-legacy=on) and behind the IOMMU (iommu_platform=on);
+#                           BAR4 16 KiB prefetchable 64-bit (common cfg 0x0, ISR 0x1000,
+#                           device cfg 0x2000, notify 0x3000), MSI-X in BAR1
 #
-# Host-check environment: WCVM_SHM_FILE, WCVM_CONSOLE_LOG (CR-stripped), WCVM_WORKDIR,
+# Host-check environment: WCVM_SHM_FILE, WCVM_PCAP (with --virtio-net), WCVM_CONSOLE_LOG (CR-stripped), WCVM_WORKDIR,
 #   WCVM_KERNEL_DIR, WCVM_KVER.
 # Other environment: WCBROKER_VM_CACHE, WCVM_QEMU (emulator binary), WCVM_VERBOSE=1 (stream
 #   the console live to stderr), WCVM_KEEP=1, WCVM_TIMEOUT.
@@ -58,6 +72,7 @@ usage() {
 }
 
 kernel="" scenario="" initrd="" workdir="" append="" devb=edu shm_init="" systemd=0 memory=256
+pcap=""
 timeout_s=${WCVM_TIMEOUT:-300}
 build_args=() checks=()
 while [[ $# -gt 0 ]]; do
@@ -66,7 +81,7 @@ while [[ $# -gt 0 ]]; do
         -s | --scenario) scenario=${2:?}; shift 2 ;;
         --systemd) systemd=1; shift ;;
         --memory) memory=${2:?}; shift 2 ;;
-        --tree | --bin | --file | --env | --kmod) build_args+=("$1" "${2:?}"); shift 2 ;;
+        --tree | --bin | --file | --env | --kmod | --lib) build_args+=("$1" "${2:?}"); shift 2 ;;
         --host-check) checks+=("${2:?}"); shift 2 ;;
         --initrd) initrd=${2:?}; shift 2 ;;
         --timeout) timeout_s=${2:?}; shift 2 ;;
@@ -74,6 +89,7 @@ while [[ $# -gt 0 ]]; do
         --device-b) devb=${2:?}; shift 2 ;;
         --workdir) workdir=${2:?}; shift 2 ;;
         --shm-init) shm_init=${2:?}; shift 2 ;;
+        --virtio-net) pcap=${2:?}; shift 2 ;;
         -h | --help) usage ;;
         *) echo "run-vm.sh: unknown argument '$1'" >&2; usage ;;
     esac
@@ -112,7 +128,7 @@ if [[ -z "$initrd" ]]; then
     [[ -z "$scenario" ]] || build+=(--scenario "$scenario")
     "${build[@]}" "${build_args[@]}"
 elif [[ -n "$scenario" || ${#build_args[@]} -gt 0 ]]; then
-    echo "run-vm.sh: --initrd excludes -s/--tree/--bin/--file/--env/--kmod" >&2
+    echo "run-vm.sh: --initrd excludes -s/--tree/--bin/--file/--env/--kmod/--lib" >&2
     exit 2
 fi
 
@@ -122,6 +138,25 @@ rm -f "$shm"
 [[ -z "$shm_init" ]] || cp "$shm_init" "$shm"
 truncate -s 1M "$shm"
 
+iommu=intel-iommu
+nic_args=()
+if [[ -n "$pcap" ]]; then
+    mkdir -p "$(dirname "$pcap")"
+    pcap=$(cd "$(dirname "$pcap")" && pwd)/$(basename "$pcap")
+    rm -f "$pcap"
+    iommu=intel-iommu,intremap=on,aw-bits=48
+    # User-mode networking cut off from the host (restrict=on): it takes every frame at once
+    # (a hub port with no peer would not, and virtio-net stops sending at the first frame
+    # nobody takes); queue=rx dumps only what the NIC sent, not what slirp answered.
+    # shellcheck disable=SC2054  # the commas are QEMU option syntax
+    nic_args=(
+        -netdev user,id=wcvm-net,restrict=on
+        -object "filter-dump,id=wcvm-dump,netdev=wcvm-net,queue=rx,file=$pcap"
+        # romfile=: no iPXE option ROM (SeaBIOS would run it at every boot).
+        -device virtio-net-pci,netdev=wcvm-net,disable-legacy=on,iommu_platform=on,addr=05.0,romfile=
+    )
+fi
+
 # intel-iommu must precede the PCI devices it translates for.  Addresses are pinned so logs
 # are comparable across runs; scenarios should still use WCVM_DEV_A/B from /init.
 # shellcheck disable=SC2054  # the commas are QEMU option syntax
@@ -130,17 +165,18 @@ qemu_args=(
     -nodefaults -nographic -no-reboot
     # -nodefaults also drops the serial port -nographic would have put on stdio.
     -serial stdio
-    -device intel-iommu
+    -device "$iommu"
     -object "memory-backend-file,id=wcvm-shm,share=on,mem-path=$shm,size=1M"
     -device ivshmem-plain,memdev=wcvm-shm,addr=03.0
     -device "$devb,addr=04.0"
+    "${nic_args[@]}"
     -kernel "$kdir/vmlinuz" -initrd "$initrd"
     # panic=-1: a guest panic reboots at once, and -no-reboot turns that into a QEMU exit,
     # instead of sitting until the timeout.
     -append "console=ttyS0 intel_iommu=on quiet panic=-1 wcvm.devb=$devb_id $append"
 )
 
-wcvm_log "booting $KVER ($(basename "$kdir"))$([[ $systemd == 0 ]] || echo ", systemd mode"), ${memory} MiB, timeout ${timeout_s}s, workdir $workdir"
+wcvm_log "booting $KVER ($(basename "$kdir"))$([[ $systemd == 0 ]] || echo ", systemd mode")$([[ -z $pcap ]] || echo ", virtio-net"), ${memory} MiB, timeout ${timeout_s}s, workdir $workdir"
 start=$(date +%s.%N)
 set +e
 if [[ "${WCVM_VERBOSE:-0}" == 1 ]]; then
@@ -180,7 +216,7 @@ fi
 if [[ $finished == 1 ]]; then
     for c in "${checks[@]}"; do
         set +e
-        WCVM_SHM_FILE=$shm WCVM_CONSOLE_LOG="$workdir/console.log" WCVM_WORKDIR=$workdir \
+        WCVM_SHM_FILE=$shm WCVM_PCAP=$pcap WCVM_CONSOLE_LOG="$workdir/console.log" WCVM_WORKDIR=$workdir \
             WCVM_KERNEL_DIR=$kdir WCVM_KVER=$KVER "$c" >"$workdir/check.out" 2>&1
         crc=$?
         set -e

@@ -264,15 +264,6 @@ void* BarMapper::map(void* address, std::size_t length, int prot, int flags, int
     return base;
 }
 
-void BarMapper::release_all()
-{
-    for (LeaseRanges::Handle handle : leases_.take_all())
-        release_keeping_pages(handle);
-    if (session_ != nullptr)
-        wcbroker_session_close(session_);
-    session_ = nullptr;
-}
-
 void BarMapper::forget_parents_state()
 {
     (void)leases_.take_all(); // the parent's to release

@@ -45,8 +45,6 @@ public:
     void region_info(int fd, const void* info);
     void device_fd_closing(int fd);
 
-    // At exit: release every lease, close the session.
-    void release_all();
     // In a fork child: the parent's session and leases are the parent's.
     // Forgotten (leaked), never used or released from here.
     void forget_parents_state();

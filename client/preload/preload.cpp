@@ -28,7 +28,7 @@ void after_fork_in_parent();
 void after_fork_in_child();
 
 // Never destroyed: the program's other threads and other libraries'
-// destructors may still map and close after this library's destructor.
+// destructors may still map and close while the process exits.
 // Until its constructor runs (another library's constructor may map
 // first) it is all zeros, which tracks no fd and overlaps no range.
 struct State {
@@ -145,17 +145,12 @@ void after_fork_in_child()
     state.mutex.unlock();
 }
 
-__attribute__((destructor)) void finish()
-{
-    // A thread stuck in the slow path must not hold up exit; wcbrokerd
-    // ends the leases of a client that leaves the bus anyway.
-    std::unique_lock lock(state.mutex, std::try_to_lock);
-    if (!lock.owns_lock())
-        return;
-    InsideShim inside;
-    SavedErrno keep;
-    state.mapper.release_all();
-}
+// No destructor releases the leases at exit: the process's bus connection
+// closes with it, and wcbrokerd ends its leases then. Releasing them here
+// would ask wcbrokerd once per lease (an exit that waits 25 s a call when
+// wcbrokerd hangs), and would revoke the alias pages under threads still
+// running, as DPDK's lcores are when one calls rte_exit(): SIGBUS instead
+// of the program's exit status.
 
 } // namespace
 } // namespace wcbroker::preload

@@ -225,11 +225,16 @@ void* BarMapper::map(void* address, std::size_t length, int prot, int flags, int
     }
 
     // Leases go where the program asked; without MAP_FIXED, somewhere the
-    // kernel picks, held with an inaccessible mapping first.
+    // kernel picks, held with an inaccessible mapping first. The program's
+    // MAP_FIXED_NOREPLACE holds for the reservation too: exactly there, or
+    // EEXIST as the kernel would answer, never leases somewhere else.
     void* base = address;
     bool reserved_here = false;
     if (!fixed) {
-        base = real::mmap(address, length, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        const int noreplace = flags & MAP_FIXED_NOREPLACE;
+        base = real::mmap(address, length, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | noreplace, -1, 0);
+        if (base == MAP_FAILED && noreplace != 0 && errno == EEXIST)
+            return MAP_FAILED;
         if (base == MAP_FAILED)
             return fall_back(Fallback::Reserve, *slice, std::string("no address space: ") + std::strerror(errno),
                 nullptr, false, address, length, through_vfio);

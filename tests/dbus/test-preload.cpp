@@ -278,6 +278,26 @@ TEST_F(PreloadTest, RequireRefusesWhatWouldStayVfios)
     EXPECT_TRUE(contains(err, "write-combine")) << "--debug shows each piece:\n" << err;
 }
 
+// MAP_FIXED_NOREPLACE means there or nowhere: over an existing mapping the
+// kernel refuses (EEXIST), and so must the shim, not lease somewhere else.
+TEST_F(PreloadTest, MapFixedNoReplaceOverAMappingFailsAsTheKernelWould)
+{
+    SpawnOptions options;
+    options.as = nobody;
+    options.env = environment(address_);
+    options.env.push_back("DPDK_LIKE_NOREPLACE=1");
+    options.stdin_pipe = true;
+    Process program = spawn({WCBROKERCTL_PATH, "exec", "--preload", PRELOAD_PATH, "--", DPDK_LIKE_PATH, group_.string(),
+                                device_a, "0", "2"},
+        options);
+    EXPECT_EQ(first_line(program), "BAR0: mmap failed: File exists");
+    EXPECT_EQ(program.read_line(), "BAR2: mmap failed: File exists");
+    EXPECT_EQ(program.read_line(), "mapped 0");
+    EXPECT_EQ(lease_count(), 0u);
+    program.write_input("quit\n");
+    EXPECT_EQ(program.wait(), 0);
+}
+
 TEST_F(PreloadTest, ExecRunsUnrelatedProgramsUntouched)
 {
     auto result = run({WCBROKERCTL_PATH, "exec", "--preload", PRELOAD_PATH, "--", "/bin/sh", "-c",

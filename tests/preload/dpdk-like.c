@@ -11,6 +11,10 @@
  *                 "forked STATUS"
  *   quit          exit(0)
  *
+ * With DPDK_LIKE_NOREPLACE=1 it maps with MAP_FIXED_NOREPLACE over its
+ * own reservation instead, which the kernel refuses (EEXIST), and says so
+ * if it got a mapping anywhere else.
+ *
  * usage: dpdk-like GROUP DEVICE-NAME BAR...
  */
 #ifndef _GNU_SOURCE
@@ -52,6 +56,8 @@ int main(int argc, char **argv)
         perror("VFIO_GROUP_GET_DEVICE_FD");
         return 1;
     }
+    const char *noreplace = getenv("DPDK_LIKE_NOREPLACE");
+    const int fixed = noreplace != NULL && strcmp(noreplace, "1") == 0 ? MAP_FIXED_NOREPLACE : MAP_FIXED;
     struct bar bars[6];
     int count = 0;
     for (int i = 3; i < argc && count < 6; i++) {
@@ -61,10 +67,16 @@ int main(int argc, char **argv)
             return 1;
         }
         void *reservation = mmap(NULL, info.size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        void *mapped = mmap(reservation, info.size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, device,
+        void *mapped = mmap(reservation, info.size, PROT_READ | PROT_WRITE, MAP_SHARED | fixed, device,
             (off_t)info.offset);
         if (mapped == MAP_FAILED) {
             printf("BAR%u: mmap failed: %s\n", info.index, strerror(errno));
+            munmap(reservation, info.size);
+            continue;
+        }
+        if (mapped != reservation) {
+            printf("BAR%u: mapped at %p, not at %p as asked\n", info.index, mapped, reservation);
+            munmap(mapped, info.size);
             munmap(reservation, info.size);
             continue;
         }

@@ -11,11 +11,20 @@
 #include <cstring>
 #include <memory>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <vector>
 
 namespace wcbroker::preload {
 namespace {
+
+std::optional<FileIdentity> identity_of(int fd)
+{
+    struct stat status{};
+    if (::fstat(fd, &status) != 0)
+        return std::nullopt;
+    return FileIdentity{static_cast<std::uint64_t>(status.st_dev), static_cast<std::uint64_t>(status.st_ino)};
+}
 
 bool enabled(const char* name)
 {
@@ -92,7 +101,7 @@ void BarMapper::device_fd_opened(int fd, const char* name)
 {
     if (name == nullptr)
         return;
-    if (devices_.add_device(fd, name))
+    if (devices_.add_device(fd, name, identity_of(fd).value_or(FileIdentity{})))
         debug("fd %d is VFIO device %s", fd, name);
 }
 
@@ -102,6 +111,20 @@ void BarMapper::region_info(int fd, const void* raw)
     if (info == nullptr || info->argsz < sizeof(vfio_region_info))
         return;
     devices_.add_region(fd, *info);
+}
+
+// The fd number may have been closed without close() (dup2 over it,
+// close_range, the C library's internal close) and given to another file:
+// that file's mapping is the program's, never a BAR's leases.
+bool BarMapper::still_the_device(int fd)
+{
+    const auto known = devices_.identity(fd);
+    const auto now = identity_of(fd);
+    if (known && now && *known == *now)
+        return true;
+    debug("fd %d is no longer the VFIO device it was: forgotten", fd);
+    devices_.forget(fd);
+    return false;
 }
 
 void BarMapper::device_fd_closing(int fd)
@@ -174,6 +197,8 @@ void* BarMapper::map(void* address, std::size_t length, int prot, int flags, int
     const bool fixed = (flags & MAP_FIXED) != 0;
     if (fixed) // whatever the shim leased there is replaced, either way
         released_range(address, length);
+    if (!still_the_device(fd))
+        return through_vfio(address, 0);
     auto slice = devices_.find(fd, offset, length);
     if (!slice) {
         learn_regions(fd);

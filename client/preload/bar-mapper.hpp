@@ -62,6 +62,7 @@ private:
     void* fall_back(Fallback reason, const BarSlice& slice, const std::string& why, void* base, bool reserved_here,
         void* address, std::size_t length, const MapThroughVfio& through_vfio);
     bool ensure_session(std::string& error);
+    bool still_the_device(int fd);
     void learn_regions(int fd);
     void release_keeping_pages(void* mapping);
     void debug(const char* format, ...) __attribute__((format(printf, 2, 3)));

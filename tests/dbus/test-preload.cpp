@@ -278,6 +278,24 @@ TEST_F(PreloadTest, RequireRefusesWhatWouldStayVfios)
     EXPECT_TRUE(contains(err, "write-combine")) << "--debug shows each piece:\n" << err;
 }
 
+// A device fd number closed where the shim cannot see it (dup2 over it)
+// and given to an ordinary file: mapping that file maps the file, never
+// the BAR's leases.
+TEST_F(PreloadTest, AnFdNumberReusedBehindTheShimsBackMapsItsOwnFile)
+{
+    const fs::path other = dir_ / "ordinary-file";
+    std::ofstream(other) << std::string(0x300000, 'F');
+    fs::permissions(other, fs::perms::others_read | fs::perms::others_write, fs::perm_options::add);
+    Process program = dpdk_like(nobody);
+    ASSERT_EQ(first_line(program), "mapped 2");
+    ASSERT_EQ(lease_count(), 2u);
+    program.write_input("reuse " + other.string() + "\n");
+    EXPECT_EQ(program.read_line(), "reused first=F");
+    EXPECT_EQ(lease_count(), 2u) << "no lease for the ordinary file:\n" << leases_text();
+    program.write_input("quit\n");
+    EXPECT_EQ(program.wait(), 0);
+}
+
 // MAP_FIXED_NOREPLACE means there or nowhere: over an existing mapping the
 // kernel refuses (EEXIST), and so must the shim, not lease somewhere else.
 TEST_F(PreloadTest, MapFixedNoReplaceOverAMappingFailsAsTheKernelWould)

@@ -7,6 +7,9 @@
  *
  *   peek          one line per BAR: "BARn first=C middle=C last=C"
  *   unmap         munmap every BAR: "unmapped"
+ *   reuse PATH    dup2 PATH over the device fd (a close the shim cannot
+ *                 see), then map the last BAR's offset of it as before:
+ *                 "reused first=C"
  *   fork          a child maps nothing and exits (running destructors):
  *                 "forked STATUS"
  *   quit          exit(0)
@@ -35,6 +38,7 @@ struct bar {
     unsigned index;
     unsigned char *address;
     size_t size;
+    off_t offset;
 };
 
 int main(int argc, char **argv)
@@ -83,6 +87,7 @@ int main(int argc, char **argv)
         bars[count].index = info.index;
         bars[count].address = mapped;
         bars[count].size = info.size;
+        bars[count].offset = (off_t)info.offset;
         count++;
     }
     printf("mapped %d\n", count);
@@ -101,6 +106,22 @@ int main(int argc, char **argv)
                 munmap(bars[i].address, bars[i].size);
             count = 0;
             printf("unmapped\n");
+        } else if (strncmp(line, "reuse ", 6) == 0 && count > 0) {
+            line[strcspn(line, "\n")] = '\0';
+            int other = open(line + 6, O_RDWR | O_CLOEXEC);
+            if (other < 0 || dup2(other, device) < 0) {
+                printf("reuse: %s\n", strerror(errno));
+                continue;
+            }
+            close(other);
+            const struct bar *b = &bars[count - 1];
+            unsigned char *mapped = mmap(NULL, b->size, PROT_READ | PROT_WRITE, MAP_SHARED, device, b->offset);
+            if (mapped == MAP_FAILED) {
+                printf("reuse: mmap failed: %s\n", strerror(errno));
+                continue;
+            }
+            printf("reused first=%c\n", mapped[0]);
+            munmap(mapped, b->size);
         } else if (strncmp(line, "fork", 4) == 0) {
             pid_t child = fork();
             if (child == 0)

@@ -85,12 +85,22 @@ bool BarMapper::ensure_session(std::string& error)
 {
     if (session_ != nullptr)
         return true;
+    const auto now = std::chrono::steady_clock::now();
+    if (unreachable_at_ && now - *unreachable_at_ < ask_unreachable_again_after) {
+        error = unreachable_why_ + " (not asked again for "
+            + std::to_string(std::chrono::duration_cast<std::chrono::seconds>(ask_unreachable_again_after).count())
+            + " s)";
+        return false;
+    }
     char* message = nullptr;
     if (wcbroker_session_open(&session_, &message) < 0) {
         session_ = nullptr;
         error = take_error(message);
+        unreachable_at_ = std::chrono::steady_clock::now();
+        unreachable_why_ = error;
         return false;
     }
+    unreachable_at_.reset();
     wcbroker_session_on_revoked(session_, print_revoked, nullptr);
     label_ = "preload:" + std::string(program_invocation_short_name) + "[" + std::to_string(::getpid()) + "]";
     debug("session open, leases labelled %s", label_.c_str());
@@ -299,6 +309,7 @@ void BarMapper::forget_parents_state()
     (void)leases_.take_all(); // the parent's to release
     session_ = nullptr;       // the parent's connection: leaked, never touched
     told_.reset();            // a new process tells its own story
+    unreachable_at_.reset();  // and asks for itself
 }
 
 } // namespace wcbroker::preload

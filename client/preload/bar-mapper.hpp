@@ -7,8 +7,10 @@
 #include "vfio-device-table.hpp"
 
 #include <bitset>
+#include <chrono>
 #include <cstddef>
 #include <functional>
+#include <optional>
 #include <string>
 #include <sys/types.h>
 
@@ -71,6 +73,12 @@ private:
     LeaseRanges& leases_;
     PreloadOptions options_;
     wcbroker_session* session_ = nullptr;
+    // A wcbrokerd that did not answer is not asked again for a while: a
+    // hung one costs each attempt sd-bus's 25 s call timeout, under the
+    // shim's mutex, and DPDK maps every BAR of every device in one probe.
+    static constexpr std::chrono::seconds ask_unreachable_again_after{30};
+    std::optional<std::chrono::steady_clock::time_point> unreachable_at_;
+    std::string unreachable_why_;
     std::string label_;
     std::bitset<static_cast<std::size_t>(Fallback::count)> told_;
 };

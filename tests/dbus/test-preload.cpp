@@ -206,6 +206,20 @@ TEST_F(PreloadTest, WithoutWcbrokerdEveryBarStaysVfiosWithOneLine)
     EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << "one line per reason, not per BAR:\n" << err;
 }
 
+// A hung wcbrokerd costs sd-bus's 25 s timeout per attempt: one attempt
+// serves every BAR of the probe (seen with --debug, which tells each BAR).
+TEST_F(PreloadTest, AnUnreachableWcbrokerdIsNotAskedAgainForEveryBar)
+{
+    Process program = dpdk_like(nobody, {"--debug"}, "unix:path=" + (dir_ / "no-such-bus").string());
+    ASSERT_EQ(first_line(program), "mapped 2");
+    program.write_input("quit\n");
+    EXPECT_EQ(program.wait(), 0);
+    const std::string err = program.stderr_output();
+    EXPECT_TRUE(contains(err, "BAR0: falling back to the VFIO mapping (uncached): wcbrokerd unreachable: ")) << err;
+    EXPECT_TRUE(contains(err, "BAR2: falling back to the VFIO mapping (uncached): wcbrokerd unreachable: ")) << err;
+    EXPECT_TRUE(contains(err, "(not asked again for 30 s)")) << err;
+}
+
 TEST_F(PreloadTest, PartOfABarIsNotEnough)
 {
     Process program = dpdk_like(stranger);

@@ -9,6 +9,8 @@
 
 #include <csignal>
 #include <fstream>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
 
 namespace wcbroker::test {
 namespace {
@@ -345,6 +347,31 @@ TEST_F(PreloadTest, ExecRunsUnrelatedProgramsUntouched)
     EXPECT_EQ(result.exit_code, 127);
     result = run({WCBROKERCTL_PATH, "exec"});
     EXPECT_EQ(result.exit_code, 2);
+}
+
+// ld.so ignores LD_PRELOAD paths in secure-execution mode: exec says so
+// rather than let every BAR stay VFIO's in silence.
+TEST_F(PreloadTest, ExecSaysTheShimCannotLoadIntoASetUidProgram)
+{
+    const fs::path program = dir_ / "setuid-true";
+    fs::copy_file("/bin/true", program);
+    ASSERT_EQ(::chmod(program.c_str(), 04755), 0);
+    ASSERT_EQ(::geteuid(), 0u) << "the file must belong to another uid than the caller's";
+    struct statvfs mount{};
+    if (::statvfs(dir_.c_str(), &mount) == 0 && (mount.f_flag & ST_NOSUID) != 0)
+        GTEST_SKIP() << dir_ << " is on a nosuid mount";
+
+    auto result = run({WCBROKERCTL_PATH, "exec", "--preload", PRELOAD_PATH, "--", program.string()}, nobody);
+    EXPECT_EQ(result.exit_code, 0) << result.err;
+    EXPECT_TRUE(contains(result.err, program.string() + " is set-user-ID: the dynamic loader ignores LD_PRELOAD"))
+        << result.err;
+    result = run({WCBROKERCTL_PATH, "exec", "--require", "--preload", PRELOAD_PATH, "--", program.string()}, nobody);
+    EXPECT_EQ(result.exit_code, 3) << result.err;
+
+    // The caller's own set-user-ID file changes nothing: no line.
+    result = run({WCBROKERCTL_PATH, "exec", "--preload", PRELOAD_PATH, "--", program.string()});
+    EXPECT_EQ(result.exit_code, 0) << result.err;
+    EXPECT_TRUE(result.err.empty()) << result.err;
 }
 
 } // namespace

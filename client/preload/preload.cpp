@@ -129,18 +129,26 @@ __attribute__((noinline)) void forget_device_fd(int fd)
     state.mapper.device_fd_closing(fd);
 }
 
+// A fork inside the shim comes from its own bus connection (sd-bus forks
+// for a unixexec: address, and execs): the forking thread holds the mutex
+// already, and locking it again would hang the program for good. Such a
+// child only execs, so it is left as it is.
 void before_fork()
 {
-    state.mutex.lock();
+    if (!InsideShim::active())
+        state.mutex.lock();
 }
 
 void after_fork_in_parent()
 {
-    state.mutex.unlock();
+    if (!InsideShim::active())
+        state.mutex.unlock();
 }
 
 void after_fork_in_child()
 {
+    if (InsideShim::active())
+        return;
     state.mapper.forget_parents_state();
     state.mutex.unlock();
 }

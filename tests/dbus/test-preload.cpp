@@ -208,6 +208,21 @@ TEST_F(PreloadTest, WithoutWcbrokerdEveryBarStaysVfiosWithOneLine)
     EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << "one line per reason, not per BAR:\n" << err;
 }
 
+// sd-bus forks (and execs) for a unixexec: bus address, inside the shim's
+// slow path: its fork handlers must not take the mutex that path holds.
+TEST_F(PreloadTest, ABusAddressThatForksDoesNotHangTheProgram)
+{
+    Process program = dpdk_like(nobody, {}, "unixexec:path=/bin/true");
+    ASSERT_EQ(first_line(program), "mapped 2");
+    EXPECT_EQ(peek(program), (std::vector<std::string>{"BAR0 first=V middle=V last=V", "BAR2 first=V middle=V last=V"}));
+    program.write_input("fork\n");
+    EXPECT_EQ(program.read_line(), "forked 0") << "the program's own fork still works";
+    program.write_input("quit\n");
+    EXPECT_EQ(program.wait(), 0);
+    const std::string err = program.stderr_output();
+    EXPECT_TRUE(contains(err, "BAR0: falling back to the VFIO mapping (uncached): wcbrokerd unreachable: ")) << err;
+}
+
 // A hung wcbrokerd costs sd-bus's 25 s timeout per attempt: one attempt
 // serves every BAR of the probe (seen with --debug, which tells each BAR).
 TEST_F(PreloadTest, AnUnreachableWcbrokerdIsNotAskedAgainForEveryBar)

@@ -4,6 +4,7 @@
 #include "iomem.hpp"
 #include "matching.hpp"
 #include "pat-memtype-list.hpp"
+#include "text-scan.hpp"
 #include "vfio-features.hpp"
 
 #include <algorithm>
@@ -647,9 +648,7 @@ void Checker::own_claim_check(const DoctorDevice& device, const BarFacts& bar)
     unsigned aliases = 0;
     std::string_view text = *state.text;
     while (!text.empty()) {
-        const auto newline = text.find('\n');
-        const std::string_view line = text.substr(0, newline);
-        text.remove_prefix(newline == std::string_view::npos ? text.size() : newline + 1);
+        const std::string_view line = take_line(text);
         if (line.starts_with(claim))
             claim_line = std::string(line);
         else if (line.starts_with("alias ") && line.find(alias) != std::string_view::npos)

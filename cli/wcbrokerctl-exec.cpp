@@ -12,7 +12,12 @@
 #include <cstdlib>
 #include <cstring>
 #include <getopt.h>
+#include <optional>
 #include <string>
+#include <string_view>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 namespace wcbroker::cli {
@@ -33,8 +38,13 @@ BARs the policy does not grant stay VFIO's, with one line on stderr.
   --bus ADDRESS     have the program reach wcbrokerd on this bus
                     (DBUS_SYSTEM_BUS_ADDRESS)
 
-Exit status: COMMAND's; 2 usage error, 3 the shim is not installed,
-126 COMMAND cannot be run, 127 COMMAND not found.
+A set-user-ID or set-group-ID COMMAND, or one with file capabilities,
+runs in secure-execution mode, where the dynamic loader ignores the shim:
+exec says so on stderr (and with --require does not run it).
+
+Exit status: COMMAND's; 2 usage error, 3 the shim is not installed or
+cannot be loaded into COMMAND, 126 COMMAND cannot be run, 127 COMMAND not
+found.
 )";
 
 enum : int { option_require = 1000, option_debug, option_preload, option_bus_address, option_help };
@@ -43,6 +53,49 @@ enum : int { option_require = 1000, option_debug, option_preload, option_bus_add
 bool fits_ld_preload(const std::string& path)
 {
     return path.find_first_of(": \t\n") == std::string::npos;
+}
+
+// The file execvp() would run: NAME itself when it has a slash, else the
+// first executable NAME along $PATH (the C library's default without one).
+std::optional<std::string> command_file(const std::string& name)
+{
+    if (name.find('/') != std::string::npos)
+        return name;
+    const char* path = std::getenv("PATH");
+    std::string_view directories = path != nullptr ? path : "/bin:/usr/bin";
+    while (true) {
+        const auto colon = directories.find(':');
+        const std::string_view directory = directories.substr(0, colon);
+        const std::string candidate = (directory.empty() ? std::string(".") : std::string(directory)) + "/" + name;
+        struct stat status{};
+        if (::stat(candidate.c_str(), &status) == 0 && S_ISREG(status.st_mode) && ::access(candidate.c_str(), X_OK) == 0)
+            return candidate;
+        if (colon == std::string_view::npos)
+            return std::nullopt;
+        directories.remove_prefix(colon + 1);
+    }
+}
+
+// Why the kernel will run FILE in secure-execution mode (AT_SECURE) for
+// this user, where ld.so ignores an LD_PRELOAD path with a slash; nullopt
+// when it will not. File capabilities count for anyone but root, who
+// gains none from them.
+std::optional<std::string> secure_execution_reason(const std::string& file)
+{
+    struct stat status{};
+    struct statvfs mount{};
+    if (::stat(file.c_str(), &status) != 0)
+        return std::nullopt;
+    const bool nosuid = ::statvfs(file.c_str(), &mount) == 0 && (mount.f_flag & ST_NOSUID) != 0;
+    if (nosuid) // the kernel honours neither bit nor capabilities there
+        return std::nullopt;
+    if ((status.st_mode & S_ISUID) != 0 && status.st_uid != ::getuid())
+        return "is set-user-ID";
+    if ((status.st_mode & S_ISGID) != 0 && (status.st_mode & S_IXGRP) != 0 && status.st_gid != ::getgid())
+        return "is set-group-ID";
+    if (::getuid() != 0 && ::getxattr(file.c_str(), "security.capability", nullptr, 0) > 0)
+        return "has file capabilities";
+    return std::nullopt;
 }
 
 } // namespace
@@ -110,6 +163,17 @@ int run_exec(int argc, char** argv)
         || (debug && ::setenv("WCBROKER_PRELOAD_DEBUG", "1", 1) != 0)
         || (bus != nullptr && ::setenv("DBUS_SYSTEM_BUS_ADDRESS", bus, 1) != 0))
         return failure("exec", std::string("cannot set the environment: ") + std::strerror(errno));
+
+    if (const auto file = command_file(argv[::optind])) {
+        if (const auto reason = secure_execution_reason(*file)) {
+            const std::string why = *file + " " + *reason
+                + ": the dynamic loader ignores LD_PRELOAD for it, so the shim is not loaded and its BARs stay "
+                  "VFIO's (uncached); run it without them, with access to its VFIO group instead";
+            if (require)
+                return failure("exec", why);
+            std::fprintf(stderr, "wcbrokerctl exec: %s\n", why.c_str());
+        }
+    }
 
     ::execvp(argv[::optind], argv + ::optind);
     const int error = errno;

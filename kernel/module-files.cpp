@@ -1,18 +1,12 @@
 #include "module-files.hpp"
 
 #include "sysfs-files.hpp"
+#include "text-scan.hpp"
 
 #include <filesystem>
 
 namespace wcbroker {
 namespace {
-
-std::string trimmed(std::string text)
-{
-    while (!text.empty() && (text.back() == '\n' || text.back() == ' '))
-        text.pop_back();
-    return text;
-}
 
 // "wcalias.ko" -> uncompressed; "wcalias.ko.xz" -> compressed; else not this module.
 std::optional<bool> module_file_compression(const std::string& file, std::string_view name)

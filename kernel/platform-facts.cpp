@@ -8,13 +8,6 @@
 namespace wcbroker {
 namespace {
 
-std::string trimmed(std::string text)
-{
-    while (!text.empty() && (text.back() == '\n' || text.back() == ' '))
-        text.pop_back();
-    return text;
-}
-
 FileReading trimmed_reading(const std::string& path, std::size_t limit)
 {
     FileReading reading = read_file_reading(path, limit);

@@ -5,6 +5,7 @@
 
 #include <charconv>
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace wcbroker {
@@ -16,6 +17,15 @@ inline std::string_view take_line(std::string_view& text)
     const std::string_view line = text.substr(0, newline);
     text.remove_prefix(newline == std::string_view::npos ? text.size() : newline + 1);
     return line;
+}
+
+// A sysfs or procfs value without the newline (and spaces) the kernel
+// ends it with.
+inline std::string trimmed(std::string text)
+{
+    while (!text.empty() && (text.back() == '\n' || text.back() == ' '))
+        text.pop_back();
+    return text;
 }
 
 // TEXT as a number in BASE, when it is nothing else: no prefix, no spaces,

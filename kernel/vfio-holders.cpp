@@ -20,6 +20,19 @@ std::optional<std::string> link_target(const std::string& path)
     return std::string(buffer, static_cast<std::size_t>(n));
 }
 
+// A process names itself (prctl(PR_SET_NAME)), and doctor prints the name
+// on root's terminal: anything but printable ASCII becomes '?', so no
+// escape sequence of another user's reaches it.
+std::string printable_name(std::string name)
+{
+    for (char& c : name) {
+        const auto byte = static_cast<unsigned char>(c);
+        if (byte < 0x20 || byte > 0x7e)
+            c = '?';
+    }
+    return name;
+}
+
 bool is_vfio_target(const std::string& target)
 {
     return vfio_group_of_target(target).has_value() || is_vfio_device_fd(target);
@@ -66,7 +79,7 @@ VfioFdScan scan_vfio_fds(const KernelPaths& paths)
                 continue;
             VfioFdHolder holder;
             holder.pid = *pid;
-            holder.comm = read_attribute(process + "/comm").value_or("?");
+            holder.comm = printable_name(read_attribute(process + "/comm").value_or("?"));
             if (auto cgroup = read_text_file(paths.proc_cgroup(*pid), 65536))
                 if (auto path = parse_proc_cgroup(*cgroup))
                     holder.unit = unit_of_cgroup(*path);

@@ -42,13 +42,6 @@ private:
     UniqueFd fd_;
 };
 
-std::string trimmed(std::string text)
-{
-    while (!text.empty() && (text.back() == '\n' || text.back() == ' '))
-        text.pop_back();
-    return text;
-}
-
 // "integrity" when lockdown is on, "" when it is off or unknown.
 std::string lockdown_mode(const KernelPaths& paths)
 {

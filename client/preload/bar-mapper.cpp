@@ -11,11 +11,20 @@
 #include <cstring>
 #include <memory>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <vector>
 
 namespace wcbroker::preload {
 namespace {
+
+std::optional<FileIdentity> identity_of(int fd)
+{
+    struct stat status{};
+    if (::fstat(fd, &status) != 0)
+        return std::nullopt;
+    return FileIdentity{static_cast<std::uint64_t>(status.st_dev), static_cast<std::uint64_t>(status.st_ino)};
+}
 
 bool enabled(const char* name)
 {
@@ -76,12 +85,22 @@ bool BarMapper::ensure_session(std::string& error)
 {
     if (session_ != nullptr)
         return true;
+    const auto now = std::chrono::steady_clock::now();
+    if (unreachable_at_ && now - *unreachable_at_ < ask_unreachable_again_after) {
+        error = unreachable_why_ + " (not asked again for "
+            + std::to_string(std::chrono::duration_cast<std::chrono::seconds>(ask_unreachable_again_after).count())
+            + " s)";
+        return false;
+    }
     char* message = nullptr;
     if (wcbroker_session_open(&session_, &message) < 0) {
         session_ = nullptr;
         error = take_error(message);
+        unreachable_at_ = std::chrono::steady_clock::now();
+        unreachable_why_ = error;
         return false;
     }
+    unreachable_at_.reset();
     wcbroker_session_on_revoked(session_, print_revoked, nullptr);
     label_ = "preload:" + std::string(program_invocation_short_name) + "[" + std::to_string(::getpid()) + "]";
     debug("session open, leases labelled %s", label_.c_str());
@@ -92,7 +111,7 @@ void BarMapper::device_fd_opened(int fd, const char* name)
 {
     if (name == nullptr)
         return;
-    if (devices_.add_device(fd, name))
+    if (devices_.add_device(fd, name, identity_of(fd).value_or(FileIdentity{})))
         debug("fd %d is VFIO device %s", fd, name);
 }
 
@@ -102,6 +121,20 @@ void BarMapper::region_info(int fd, const void* raw)
     if (info == nullptr || info->argsz < sizeof(vfio_region_info))
         return;
     devices_.add_region(fd, *info);
+}
+
+// The fd number may have been closed without close() (dup2 over it,
+// close_range, the C library's internal close) and given to another file:
+// that file's mapping is the program's, never a BAR's leases.
+bool BarMapper::still_the_device(int fd)
+{
+    const auto known = devices_.identity(fd);
+    const auto now = identity_of(fd);
+    if (known && now && *known == *now)
+        return true;
+    debug("fd %d is no longer the VFIO device it was: forgotten", fd);
+    devices_.forget(fd);
+    return false;
 }
 
 void BarMapper::device_fd_closing(int fd)
@@ -174,6 +207,8 @@ void* BarMapper::map(void* address, std::size_t length, int prot, int flags, int
     const bool fixed = (flags & MAP_FIXED) != 0;
     if (fixed) // whatever the shim leased there is replaced, either way
         released_range(address, length);
+    if (!still_the_device(fd))
+        return through_vfio(address, 0);
     auto slice = devices_.find(fd, offset, length);
     if (!slice) {
         learn_regions(fd);
@@ -225,11 +260,16 @@ void* BarMapper::map(void* address, std::size_t length, int prot, int flags, int
     }
 
     // Leases go where the program asked; without MAP_FIXED, somewhere the
-    // kernel picks, held with an inaccessible mapping first.
+    // kernel picks, held with an inaccessible mapping first. The program's
+    // MAP_FIXED_NOREPLACE holds for the reservation too: exactly there, or
+    // EEXIST as the kernel would answer, never leases somewhere else.
     void* base = address;
     bool reserved_here = false;
     if (!fixed) {
-        base = real::mmap(address, length, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        const int noreplace = flags & MAP_FIXED_NOREPLACE;
+        base = real::mmap(address, length, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | noreplace, -1, 0);
+        if (base == MAP_FAILED && noreplace != 0 && errno == EEXIST)
+            return MAP_FAILED;
         if (base == MAP_FAILED)
             return fall_back(Fallback::Reserve, *slice, std::string("no address space: ") + std::strerror(errno),
                 nullptr, false, address, length, through_vfio);
@@ -264,20 +304,12 @@ void* BarMapper::map(void* address, std::size_t length, int prot, int flags, int
     return base;
 }
 
-void BarMapper::release_all()
-{
-    for (LeaseRanges::Handle handle : leases_.take_all())
-        release_keeping_pages(handle);
-    if (session_ != nullptr)
-        wcbroker_session_close(session_);
-    session_ = nullptr;
-}
-
 void BarMapper::forget_parents_state()
 {
     (void)leases_.take_all(); // the parent's to release
     session_ = nullptr;       // the parent's connection: leaked, never touched
     told_.reset();            // a new process tells its own story
+    unreachable_at_.reset();  // and asks for itself
 }
 
 } // namespace wcbroker::preload

@@ -7,8 +7,10 @@
 #include "vfio-device-table.hpp"
 
 #include <bitset>
+#include <chrono>
 #include <cstddef>
 #include <functional>
+#include <optional>
 #include <string>
 #include <sys/types.h>
 
@@ -45,8 +47,6 @@ public:
     void region_info(int fd, const void* info);
     void device_fd_closing(int fd);
 
-    // At exit: release every lease, close the session.
-    void release_all();
     // In a fork child: the parent's session and leases are the parent's.
     // Forgotten (leaked), never used or released from here.
     void forget_parents_state();
@@ -64,6 +64,7 @@ private:
     void* fall_back(Fallback reason, const BarSlice& slice, const std::string& why, void* base, bool reserved_here,
         void* address, std::size_t length, const MapThroughVfio& through_vfio);
     bool ensure_session(std::string& error);
+    bool still_the_device(int fd);
     void learn_regions(int fd);
     void release_keeping_pages(void* mapping);
     void debug(const char* format, ...) __attribute__((format(printf, 2, 3)));
@@ -72,6 +73,12 @@ private:
     LeaseRanges& leases_;
     PreloadOptions options_;
     wcbroker_session* session_ = nullptr;
+    // A wcbrokerd that did not answer is not asked again for a while: a
+    // hung one costs each attempt sd-bus's 25 s call timeout, under the
+    // shim's mutex, and DPDK maps every BAR of every device in one probe.
+    static constexpr std::chrono::seconds ask_unreachable_again_after{30};
+    std::optional<std::chrono::steady_clock::time_point> unreachable_at_;
+    std::string unreachable_why_;
     std::string label_;
     std::bitset<static_cast<std::size_t>(Fallback::count)> told_;
 };

@@ -28,7 +28,7 @@ public:
     // Marks [start, start+length) unmapped; returns the handles none of
     // whose pages are mapped any more, and forgets them.
     std::vector<Handle> unmapped(const void* start, std::size_t length);
-    // Forgets every lease and returns them, e.g. to release them at exit.
+    // Forgets every lease and returns them (a fork child forgets the parent's).
     std::vector<Handle> take_all();
     std::size_t size() const { return entries_.size(); }
 

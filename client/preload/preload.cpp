@@ -28,7 +28,7 @@ void after_fork_in_parent();
 void after_fork_in_child();
 
 // Never destroyed: the program's other threads and other libraries'
-// destructors may still map and close after this library's destructor.
+// destructors may still map and close while the process exits.
 // Until its constructor runs (another library's constructor may map
 // first) it is all zeros, which tracks no fd and overlaps no range.
 struct State {
@@ -129,33 +129,36 @@ __attribute__((noinline)) void forget_device_fd(int fd)
     state.mapper.device_fd_closing(fd);
 }
 
+// A fork inside the shim comes from its own bus connection (sd-bus forks
+// for a unixexec: address, and execs): the forking thread holds the mutex
+// already, and locking it again would hang the program for good. Such a
+// child only execs, so it is left as it is.
 void before_fork()
 {
-    state.mutex.lock();
+    if (!InsideShim::active())
+        state.mutex.lock();
 }
 
 void after_fork_in_parent()
 {
-    state.mutex.unlock();
+    if (!InsideShim::active())
+        state.mutex.unlock();
 }
 
 void after_fork_in_child()
 {
+    if (InsideShim::active())
+        return;
     state.mapper.forget_parents_state();
     state.mutex.unlock();
 }
 
-__attribute__((destructor)) void finish()
-{
-    // A thread stuck in the slow path must not hold up exit; wcbrokerd
-    // ends the leases of a client that leaves the bus anyway.
-    std::unique_lock lock(state.mutex, std::try_to_lock);
-    if (!lock.owns_lock())
-        return;
-    InsideShim inside;
-    SavedErrno keep;
-    state.mapper.release_all();
-}
+// No destructor releases the leases at exit: the process's bus connection
+// closes with it, and wcbrokerd ends its leases then. Releasing them here
+// would ask wcbrokerd once per lease (an exit that waits 25 s a call when
+// wcbrokerd hangs), and would revoke the alias pages under threads still
+// running, as DPDK's lcores are when one calls rte_exit(): SIGBUS instead
+// of the program's exit status.
 
 } // namespace
 } // namespace wcbroker::preload

@@ -24,16 +24,25 @@ VfioDeviceTable::Device* VfioDeviceTable::device(int fd) const
     return __atomic_load_n(&devices_[fd], __ATOMIC_ACQUIRE);
 }
 
-bool VfioDeviceTable::add_device(int fd, std::string_view argument)
+bool VfioDeviceTable::add_device(int fd, std::string_view argument, FileIdentity identity)
 {
     auto name = device_name_of(argument);
     if (!name || fd < 0 || fd >= max_fd)
         return false;
     auto fresh = std::make_unique<Device>();
     fresh->name = std::move(*name);
+    fresh->identity = identity;
     // A number reused behind our back (dup2, close_range) is a new device.
     delete __atomic_exchange_n(&devices_[fd], fresh.release(), __ATOMIC_ACQ_REL);
     return true;
+}
+
+std::optional<FileIdentity> VfioDeviceTable::identity(int fd) const
+{
+    const Device* known = device(fd);
+    if (known == nullptr)
+        return std::nullopt;
+    return known->identity;
 }
 
 void VfioDeviceTable::add_region(int fd, const vfio_region_info& info)

@@ -29,6 +29,15 @@ struct BarSlice {
     Region region;
 };
 
+// Which open file an fd number named when the device was added (fstat's
+// st_dev and st_ino): a number closed behind the shim's back (dup2 over
+// it, close_range, the C library's own close) and reused names another.
+struct FileIdentity {
+    std::uint64_t device = 0;
+    std::uint64_t inode = 0;
+    bool operator==(const FileIdentity&) const = default;
+};
+
 // "0000:00:05.0 vf_token=..." (DPDK passes the token after a space) ->
 // "0000:00:05.0"; nullopt for an empty name.
 std::optional<std::string> device_name_of(std::string_view get_device_fd_argument);
@@ -51,7 +60,9 @@ public:
 
     // The rest is for one thread at a time (the shim's mutex).
     // Returns false when the name is empty or the fd out of range.
-    bool add_device(int fd, std::string_view get_device_fd_argument);
+    bool add_device(int fd, std::string_view get_device_fd_argument, FileIdentity identity = {});
+    // What add_device() was told; nullopt for an fd not tracked.
+    std::optional<FileIdentity> identity(int fd) const;
     // Ignores regions other than BAR0..BAR5 and fds not tracked.
     void add_region(int fd, const vfio_region_info& info);
     bool knows_regions(int fd) const;
@@ -63,6 +74,7 @@ public:
 private:
     struct Device {
         std::string name;
+        FileIdentity identity;
         std::array<std::optional<Region>, VFIO_PCI_BAR5_REGION_INDEX + 1> bars;
     };
     Device* device(int fd) const;

@@ -173,6 +173,18 @@ TEST_F(Doctor, BarClaimedByVfioAndItsHolderAreNamed)
     EXPECT_EQ(r.out.find("pid 77"), std::string::npos) << r.out;
 }
 
+// Another user's process picks its own name: no byte of it that a
+// terminal would act on reaches root's.
+TEST_F(Doctor, AHoldersNameReachesTheTerminalPrintableOnly)
+{
+    host().process(4242, "\x1b]0;owned\x07\x1b[2J", "/system.slice/dpdk.service", {"/dev/vfio/3"});
+    const CommandResult r = doctor();
+    EXPECT_EQ(verdict_of(r.out, "holders.vfio", "BAR 2"), "warn") << r.out;
+    EXPECT_NE(r.out.find("pid 4242 (?]0;owned??[2J, dpdk.service)"), std::string::npos) << r.out;
+    EXPECT_EQ(r.out.find('\x1b'), std::string::npos);
+    EXPECT_EQ(r.out.find('\x07'), std::string::npos);
+}
+
 TEST_F(Doctor, UncachedMappingOverAWriteCombiningGrantFails)
 {
     host().pat_list("PAT: [mem 0x00000000fea00000-0x00000000feb00000] uncached-minus\n");

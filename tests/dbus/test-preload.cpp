@@ -9,6 +9,8 @@
 
 #include <csignal>
 #include <fstream>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
 
 namespace wcbroker::test {
 namespace {
@@ -144,18 +146,22 @@ TEST_F(PreloadTest, Bar2ComesFromAWriteCombiningAndAnUncachedLeaseAndBar0StaysVf
     EXPECT_FALSE(contains(err, "BAR2")) << err;
 }
 
-TEST_F(PreloadTest, ExitReleasesTheLeasesItself)
+// Exit asks wcbrokerd nothing: a hung wcbrokerd must not hold up exit (a
+// D-Bus call waits 25 s), nor may the shim revoke pages under threads still
+// running. The leases end with the connection.
+TEST_F(PreloadTest, ExitLeavesTheLeasesToTheConnectionsEndAndNeverWaitsForWcbrokerd)
 {
     Process program = dpdk_like(nobody);
     ASSERT_EQ(first_line(program), "mapped 2");
     ASSERT_EQ(lease_count(), 2u);
+    ASSERT_EQ(::kill(daemon_pid(), SIGSTOP), 0);
     program.write_input("quit\n");
-    EXPECT_EQ(program.wait(), 0);
-    EXPECT_TRUE(eventually([&] { return lease_count() == 0; }));
-    // Released by the shim's destructor, not found gone with the connection.
+    const auto exit_code = program.wait(std::chrono::seconds(5));
+    ASSERT_EQ(::kill(daemon_pid(), SIGCONT), 0);
+    EXPECT_EQ(exit_code, 0) << "exit waited for a stopped wcbrokerd";
+    EXPECT_TRUE(eventually([&] { return lease_count() == 0; })) << leases_text();
     const std::string log = daemon_log();
-    EXPECT_TRUE(contains(log, "lease-released")) << log;
-    EXPECT_FALSE(contains(log, "lease-owner-gone")) << log;
+    EXPECT_TRUE(contains(log, "lease-owner-gone")) << log;
 }
 
 TEST_F(PreloadTest, AForkedChildNeitherReleasesNorBreaksTheParentsLeases)
@@ -200,6 +206,35 @@ TEST_F(PreloadTest, WithoutWcbrokerdEveryBarStaysVfiosWithOneLine)
                               "wcbrokerd unreachable: "))
         << err;
     EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << "one line per reason, not per BAR:\n" << err;
+}
+
+// sd-bus forks (and execs) for a unixexec: bus address, inside the shim's
+// slow path: its fork handlers must not take the mutex that path holds.
+TEST_F(PreloadTest, ABusAddressThatForksDoesNotHangTheProgram)
+{
+    Process program = dpdk_like(nobody, {}, "unixexec:path=/bin/true");
+    ASSERT_EQ(first_line(program), "mapped 2");
+    EXPECT_EQ(peek(program), (std::vector<std::string>{"BAR0 first=V middle=V last=V", "BAR2 first=V middle=V last=V"}));
+    program.write_input("fork\n");
+    EXPECT_EQ(program.read_line(), "forked 0") << "the program's own fork still works";
+    program.write_input("quit\n");
+    EXPECT_EQ(program.wait(), 0);
+    const std::string err = program.stderr_output();
+    EXPECT_TRUE(contains(err, "BAR0: falling back to the VFIO mapping (uncached): wcbrokerd unreachable: ")) << err;
+}
+
+// A hung wcbrokerd costs sd-bus's 25 s timeout per attempt: one attempt
+// serves every BAR of the probe (seen with --debug, which tells each BAR).
+TEST_F(PreloadTest, AnUnreachableWcbrokerdIsNotAskedAgainForEveryBar)
+{
+    Process program = dpdk_like(nobody, {"--debug"}, "unix:path=" + (dir_ / "no-such-bus").string());
+    ASSERT_EQ(first_line(program), "mapped 2");
+    program.write_input("quit\n");
+    EXPECT_EQ(program.wait(), 0);
+    const std::string err = program.stderr_output();
+    EXPECT_TRUE(contains(err, "BAR0: falling back to the VFIO mapping (uncached): wcbrokerd unreachable: ")) << err;
+    EXPECT_TRUE(contains(err, "BAR2: falling back to the VFIO mapping (uncached): wcbrokerd unreachable: ")) << err;
+    EXPECT_TRUE(contains(err, "(not asked again for 30 s)")) << err;
 }
 
 TEST_F(PreloadTest, PartOfABarIsNotEnough)
@@ -274,6 +309,44 @@ TEST_F(PreloadTest, RequireRefusesWhatWouldStayVfios)
     EXPECT_TRUE(contains(err, "write-combine")) << "--debug shows each piece:\n" << err;
 }
 
+// A device fd number closed where the shim cannot see it (dup2 over it)
+// and given to an ordinary file: mapping that file maps the file, never
+// the BAR's leases.
+TEST_F(PreloadTest, AnFdNumberReusedBehindTheShimsBackMapsItsOwnFile)
+{
+    const fs::path other = dir_ / "ordinary-file";
+    std::ofstream(other) << std::string(0x300000, 'F');
+    fs::permissions(other, fs::perms::others_read | fs::perms::others_write, fs::perm_options::add);
+    Process program = dpdk_like(nobody);
+    ASSERT_EQ(first_line(program), "mapped 2");
+    ASSERT_EQ(lease_count(), 2u);
+    program.write_input("reuse " + other.string() + "\n");
+    EXPECT_EQ(program.read_line(), "reused first=F");
+    EXPECT_EQ(lease_count(), 2u) << "no lease for the ordinary file:\n" << leases_text();
+    program.write_input("quit\n");
+    EXPECT_EQ(program.wait(), 0);
+}
+
+// MAP_FIXED_NOREPLACE means there or nowhere: over an existing mapping the
+// kernel refuses (EEXIST), and so must the shim, not lease somewhere else.
+TEST_F(PreloadTest, MapFixedNoReplaceOverAMappingFailsAsTheKernelWould)
+{
+    SpawnOptions options;
+    options.as = nobody;
+    options.env = environment(address_);
+    options.env.push_back("DPDK_LIKE_NOREPLACE=1");
+    options.stdin_pipe = true;
+    Process program = spawn({WCBROKERCTL_PATH, "exec", "--preload", PRELOAD_PATH, "--", DPDK_LIKE_PATH, group_.string(),
+                                device_a, "0", "2"},
+        options);
+    EXPECT_EQ(first_line(program), "BAR0: mmap failed: File exists");
+    EXPECT_EQ(program.read_line(), "BAR2: mmap failed: File exists");
+    EXPECT_EQ(program.read_line(), "mapped 0");
+    EXPECT_EQ(lease_count(), 0u);
+    program.write_input("quit\n");
+    EXPECT_EQ(program.wait(), 0);
+}
+
 TEST_F(PreloadTest, ExecRunsUnrelatedProgramsUntouched)
 {
     auto result = run({WCBROKERCTL_PATH, "exec", "--preload", PRELOAD_PATH, "--", "/bin/sh", "-c",
@@ -289,6 +362,31 @@ TEST_F(PreloadTest, ExecRunsUnrelatedProgramsUntouched)
     EXPECT_EQ(result.exit_code, 127);
     result = run({WCBROKERCTL_PATH, "exec"});
     EXPECT_EQ(result.exit_code, 2);
+}
+
+// ld.so ignores LD_PRELOAD paths in secure-execution mode: exec says so
+// rather than let every BAR stay VFIO's in silence.
+TEST_F(PreloadTest, ExecSaysTheShimCannotLoadIntoASetUidProgram)
+{
+    const fs::path program = dir_ / "setuid-true";
+    fs::copy_file("/bin/true", program);
+    ASSERT_EQ(::chmod(program.c_str(), 04755), 0);
+    ASSERT_EQ(::geteuid(), 0u) << "the file must belong to another uid than the caller's";
+    struct statvfs mount{};
+    if (::statvfs(dir_.c_str(), &mount) == 0 && (mount.f_flag & ST_NOSUID) != 0)
+        GTEST_SKIP() << dir_ << " is on a nosuid mount";
+
+    auto result = run({WCBROKERCTL_PATH, "exec", "--preload", PRELOAD_PATH, "--", program.string()}, nobody);
+    EXPECT_EQ(result.exit_code, 0) << result.err;
+    EXPECT_TRUE(contains(result.err, program.string() + " is set-user-ID: the dynamic loader ignores LD_PRELOAD"))
+        << result.err;
+    result = run({WCBROKERCTL_PATH, "exec", "--require", "--preload", PRELOAD_PATH, "--", program.string()}, nobody);
+    EXPECT_EQ(result.exit_code, 3) << result.err;
+
+    // The caller's own set-user-ID file changes nothing: no line.
+    result = run({WCBROKERCTL_PATH, "exec", "--preload", PRELOAD_PATH, "--", program.string()});
+    EXPECT_EQ(result.exit_code, 0) << result.err;
+    EXPECT_TRUE(result.err.empty()) << result.err;
 }
 
 } // namespace

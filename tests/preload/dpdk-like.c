@@ -7,9 +7,16 @@
  *
  *   peek          one line per BAR: "BARn first=C middle=C last=C"
  *   unmap         munmap every BAR: "unmapped"
+ *   reuse PATH    dup2 PATH over the device fd (a close the shim cannot
+ *                 see), then map the last BAR's offset of it as before:
+ *                 "reused first=C"
  *   fork          a child maps nothing and exits (running destructors):
  *                 "forked STATUS"
  *   quit          exit(0)
+ *
+ * With DPDK_LIKE_NOREPLACE=1 it maps with MAP_FIXED_NOREPLACE over its
+ * own reservation instead, which the kernel refuses (EEXIST), and says so
+ * if it got a mapping anywhere else.
  *
  * usage: dpdk-like GROUP DEVICE-NAME BAR...
  */
@@ -31,6 +38,7 @@ struct bar {
     unsigned index;
     unsigned char *address;
     size_t size;
+    off_t offset;
 };
 
 int main(int argc, char **argv)
@@ -52,6 +60,8 @@ int main(int argc, char **argv)
         perror("VFIO_GROUP_GET_DEVICE_FD");
         return 1;
     }
+    const char *noreplace = getenv("DPDK_LIKE_NOREPLACE");
+    const int fixed = noreplace != NULL && strcmp(noreplace, "1") == 0 ? MAP_FIXED_NOREPLACE : MAP_FIXED;
     struct bar bars[6];
     int count = 0;
     for (int i = 3; i < argc && count < 6; i++) {
@@ -61,16 +71,23 @@ int main(int argc, char **argv)
             return 1;
         }
         void *reservation = mmap(NULL, info.size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        void *mapped = mmap(reservation, info.size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, device,
+        void *mapped = mmap(reservation, info.size, PROT_READ | PROT_WRITE, MAP_SHARED | fixed, device,
             (off_t)info.offset);
         if (mapped == MAP_FAILED) {
             printf("BAR%u: mmap failed: %s\n", info.index, strerror(errno));
             munmap(reservation, info.size);
             continue;
         }
+        if (mapped != reservation) {
+            printf("BAR%u: mapped at %p, not at %p as asked\n", info.index, mapped, reservation);
+            munmap(mapped, info.size);
+            munmap(reservation, info.size);
+            continue;
+        }
         bars[count].index = info.index;
         bars[count].address = mapped;
         bars[count].size = info.size;
+        bars[count].offset = (off_t)info.offset;
         count++;
     }
     printf("mapped %d\n", count);
@@ -89,6 +106,22 @@ int main(int argc, char **argv)
                 munmap(bars[i].address, bars[i].size);
             count = 0;
             printf("unmapped\n");
+        } else if (strncmp(line, "reuse ", 6) == 0 && count > 0) {
+            line[strcspn(line, "\n")] = '\0';
+            int other = open(line + 6, O_RDWR | O_CLOEXEC);
+            if (other < 0 || dup2(other, device) < 0) {
+                printf("reuse: %s\n", strerror(errno));
+                continue;
+            }
+            close(other);
+            const struct bar *b = &bars[count - 1];
+            unsigned char *mapped = mmap(NULL, b->size, PROT_READ | PROT_WRITE, MAP_SHARED, device, b->offset);
+            if (mapped == MAP_FAILED) {
+                printf("reuse: mmap failed: %s\n", strerror(errno));
+                continue;
+            }
+            printf("reused first=%c\n", mapped[0]);
+            munmap(mapped, b->size);
         } else if (strncmp(line, "fork", 4) == 0) {
             pid_t child = fork();
             if (child == 0)

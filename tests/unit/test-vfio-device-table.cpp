@@ -104,6 +104,17 @@ TEST_F(VfioDeviceTableTest, ZeroSizedBarsMatchNothing)
     EXPECT_FALSE(table->find(7, 0x100000, 0));
 }
 
+TEST_F(VfioDeviceTableTest, TheFileAnFdNamedIsKeptWithIt)
+{
+    EXPECT_FALSE(table->identity(7));
+    table->add_device(7, "0000:00:05.0", FileIdentity{0x1f, 4242});
+    EXPECT_EQ(table->identity(7), (FileIdentity{0x1f, 4242}));
+    table->add_device(7, "0000:00:06.0", FileIdentity{0x1f, 4343});
+    EXPECT_EQ(table->identity(7), (FileIdentity{0x1f, 4343}));
+    table->forget(7);
+    EXPECT_FALSE(table->identity(7));
+}
+
 TEST_F(VfioDeviceTableTest, ForgetAndReuseOfAnFdNumber)
 {
     table->add_device(7, "0000:00:05.0");

@@ -11,9 +11,9 @@ std::unique_ptr<sdbus::IConnection> connect_bus(const std::optional<std::string>
     return sdbus::createSystemBusConnection();
 }
 
-ManagedObjects managed_objects(sdbus::IConnection& connection)
+ManagedObjects managed_objects(sdbus::IConnection& connection, const std::string& destination)
 {
-    auto proxy = sdbus_compat::make_proxy(connection, broker_service, broker_path);
+    auto proxy = sdbus_compat::make_proxy(connection, destination, broker_path);
     ManagedObjects objects;
     proxy->callMethod("GetManagedObjects").onInterface("org.freedesktop.DBus.ObjectManager").storeResultsTo(objects);
     return objects;

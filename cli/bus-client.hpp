@@ -27,7 +27,9 @@ using ManagedObjects = std::map<sdbus::ObjectPath, std::map<std::string, Propert
 // --bus ADDRESS, else the system bus ($DBUS_SYSTEM_BUS_ADDRESS is honoured).
 std::unique_ptr<sdbus::IConnection> connect_bus(const std::optional<std::string>& address);
 
-ManagedObjects managed_objects(sdbus::IConnection& connection);
+// From `destination`: wcbrokerd's well-known name by default, or a unique
+// name, which the bus never activates a service for.
+ManagedObjects managed_objects(sdbus::IConnection& connection, const std::string& destination = broker_service);
 
 // The objects that implement `interface`, by path.
 std::map<std::string, Properties> objects_with(const ManagedObjects& objects, const std::string& interface);

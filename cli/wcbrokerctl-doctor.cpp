@@ -118,16 +118,20 @@ DaemonFacts ask_daemon(const Arguments& args)
     try {
         auto connection = connect_bus(args.bus);
         // Asking an absent wcbrokerd would have the bus activate it (through
-        // systemd): doctor changes nothing, so it asks only a running one.
+        // systemd): doctor changes nothing, so it asks only a running one,
+        // by its unique name, which the bus never activates anything for.
         auto bus = sdbus_compat::make_proxy(*connection, "org.freedesktop.DBus", "/org/freedesktop/DBus");
-        bool running = false;
-        bus->callMethod("NameHasOwner").onInterface("org.freedesktop.DBus").withArguments(std::string(broker_service))
-            .storeResultsTo(running);
-        if (!running) {
+        std::string owner;
+        try {
+            bus->callMethod("GetNameOwner").onInterface("org.freedesktop.DBus").withArguments(std::string(broker_service))
+                .storeResultsTo(owner);
+        } catch (const sdbus::Error& error) {
+            if (error.getName() != "org.freedesktop.DBus.Error.NameHasNoOwner")
+                throw;
             daemon.why_not = "wcbrokerd is not running (doctor does not start it)";
             return daemon;
         }
-        for (const auto& [path, p] : objects_with(managed_objects(*connection), lease_interface)) {
+        for (const auto& [path, p] : objects_with(managed_objects(*connection, owner), lease_interface)) {
             DoctorLease lease;
             lease.id = p.at("Id").get<std::uint64_t>();
             lease.address = p.at("Address").get<std::string>();

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # dpdk-testpmd's start-up time without and with the preload shim (issue 14,
 # docs/performance.md "dpdk-testpmd through the shim"), in one QEMU guest
-# per kernel: tests/vm/run-dpdk.sh with RUNS timed start-ups per side
+# per kernel: tests/vm/run-dpdk.sh with RUNS timed start-ups per side, alternating
 # (exec to the "testpmd> " prompt, as uid 1000, the NIC under vfio-pci).
 # The shim's side gets its leases through the wcalias module (built for the
 # kernel), else through sysfs (6.x only). Prints each kernel's times, medians and ratio.

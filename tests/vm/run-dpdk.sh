@@ -11,7 +11,8 @@
 #   --tap       TAP for meson's test runner (one test per check)
 #   --shim FILE the shim (default BUILD_DIR/client/preload/libwcbroker-preload.so when built;
 #               without it the shim's checks SKIP, loudly)
-#   --runs N    testpmd start-ups timed per side (default 3; the first also runs the checks)
+#   --runs N    testpmd start-ups timed per side (default 3; the first also runs the checks;
+#               the others alternate between the sides)
 # Environment: run-vm.sh's (WCVM_KEEP=1 also keeps a passing boot's workdir). Start-up times are printed on stderr, and as
 # "WCVM-DPDK-STARTUP" lines in the kept console log.
 # Exit: 0 all passed, 1 a failure, 77 dpdk-testpmd, QEMU or another tool is missing (SKIP).

@@ -220,9 +220,6 @@ wcvm_deb_tree_finish() {
 
 # --- helpers built from C (setids, wc-poke, test fixtures) ------------------------------------
 
-# wcvm_helper NAME : build tests/vm/NAME.c statically into the cache (keyed by source hash)
-# and print the binary path.  Static so it needs nothing in the guest and runs on the host too.
-# NAME may name a subdirectory (scenarios/sd-fixture).
 # wcvm_results_as_tap FILE : FILE's PASS:/FAIL:/SKIP: lines as TAP for meson, one test each.
 wcvm_results_as_tap() {
     local n=0 line
@@ -237,6 +234,20 @@ wcvm_results_as_tap() {
     done <"$1"
 }
 
+# wcvm_boot_failed RESULTS BOOT_RESULTS WORKDIR LABEL WHAT : after a run-vm.sh boot that failed:
+# a FAIL line in RESULTS when the boot's own results have none (the guest did not finish), and
+# where WHAT's logs were kept, with the end of run-vm.sh's log, on stderr.
+wcvm_boot_failed() {
+    local results=$1 boot_results=$2 workdir=$3 label=$4 what=$5
+    grep -q '^FAIL:' "$boot_results" ||
+        echo "FAIL: [$label] the guest did not finish (timeout or panic)" >>"$results"
+    echo "$what on $label failed; console and logs kept in $workdir" >&2
+    tail -60 "$workdir/run-vm.stderr" >&2
+}
+
+# wcvm_helper NAME : build tests/vm/NAME.c statically into the cache (keyed by source hash)
+# and print the binary path.  Static so it needs nothing in the guest and runs on the host too.
+# NAME may name a subdirectory (scenarios/sd-fixture).
 wcvm_helper() {
     wcvm_build_helper "$1" -static
 }

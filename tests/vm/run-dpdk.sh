@@ -119,9 +119,7 @@ for kernel in "${kernels[@]}"; do
     77) rm -rf "$workdir"; skip "$(grep -m1 '^SKIP:' "$results.boot" | cut -c7-)" ;;
     *)
         worst=1
-        grep -q '^FAIL:' "$results.boot" || echo "FAIL: [$kernel] the guest did not finish (timeout or panic)" >>"$results"
-        echo "dpdk on $kernel failed; console, logs and the dump kept in $workdir" >&2
-        tail -60 "$workdir/run-vm.stderr" >&2
+        wcvm_boot_failed "$results" "$results.boot" "$workdir" "$kernel" dpdk
         ;;
     esac
 done

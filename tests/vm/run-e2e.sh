@@ -161,10 +161,7 @@ for kernel in "${kernels[@]}"; do
     fi
     grep -a -E '^(PASS|FAIL|SKIP):' "$results.$kernel" >>"$results" || true
     if [[ $rc != 0 && $rc != 77 ]]; then
-        grep -q '^FAIL:' "$results.$kernel" ||
-            echo "FAIL: [$kernel] the guest did not finish (timeout or panic)" >>"$results"
-        echo "e2e on $kernel failed; console, logs and initramfs kept in $workdir" >&2
-        tail -40 "$workdir/run-vm.stderr" >&2
+        wcvm_boot_failed "$results" "$results.$kernel" "$workdir" "$kernel" e2e
     else
         rm -rf "$workdir"
     fi

@@ -86,9 +86,7 @@ for kernel in "${kernels[@]}"; do
         77) rm -rf "$workdir"; skip "$(grep -m1 '^SKIP:' "$results.boot" | cut -c7-)" ;;
         *)
             worst=1
-            grep -q '^FAIL:' "$results.boot" || echo "FAIL: [$kernel $boot] the guest did not finish (timeout or panic)" >>"$results"
-            echo "wcalias on $kernel ($boot boot) failed; console and logs kept in $workdir" >&2
-            tail -60 "$workdir/run-vm.stderr" >&2
+            wcvm_boot_failed "$results" "$results.boot" "$workdir" "$kernel $boot" wcalias
             ;;
         esac
     done

@@ -7,6 +7,7 @@
 
 #include "fake-host.hpp"
 #include "private-bus.hpp"
+#include "process.hpp"
 #include "subprocess.hpp"
 
 #include <filesystem>
@@ -311,8 +312,13 @@ TEST_F(Doctor, WithoutTheDaemonOnlyTheLeaseCheckIsUnknown)
         EXPECT_NE(r.out.find("wcbrokerd is not running (doctor does not start it)"), std::string::npos) << r.out;
     }
 
-    // No bus at all: the same, with the bus's error.
-    r = doctor({"--bus", "unix:path=" + (bus_dir / "nothing-here").string()});
+    // No bus at all: the same, with the bus's error. sdbus-c++ 1.2 leaks its
+    // sd_bus when the connection fails (fixed in 2.x): LeakSanitizer would
+    // fail the sanitizer build on that library bug, so leaks go unchecked
+    // for this one run.
+    CommandOptions no_leak_check;
+    no_leak_check.env = environment_without({"ASAN_OPTIONS"}, {"ASAN_OPTIONS=detect_leaks=0"});
+    r = doctor({"--bus", "unix:path=" + (bus_dir / "nothing-here").string()}, no_leak_check);
     EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
     EXPECT_EQ(verdict_of(r.out, "leases.memtype", "BAR 2"), "unknown") << r.out;
     fs::remove_all(bus_dir);
